@@ -1,0 +1,51 @@
+/**
+ * RFC 9162 section 2.1.1 hashing and the aitrail hash chain.
+ *
+ *   leaf  = SHA-256(0x00 || entry)
+ *   node  = SHA-256(0x01 || left || right)
+ *   chain = SHA-256(0x02 || previous chain || leaf)   (previous chain of seq 0 = 32 zero bytes)
+ *
+ * The chain gives a cheap sequential check (any edit, removal, swap or insertion breaks
+ * every later link); the Merkle tree over the same leaves gives proofs.
+ */
+import { createHash } from "node:crypto";
+
+export const HASH_SIZE = 32;
+export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_SIZE);
+
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+const CHAIN_PREFIX = Buffer.from([0x02]);
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(data).digest());
+}
+
+export function leafHash(entry: Uint8Array | string): Uint8Array {
+  const h = createHash("sha256").update(LEAF_PREFIX);
+  h.update(entry);
+  return new Uint8Array(h.digest());
+}
+
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
+}
+
+export function chainHash(previous: Uint8Array, leaf: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(CHAIN_PREFIX).update(previous).update(leaf).digest());
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+export function fromHex(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
