@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "LEGAL_HOLD",
   "ARCHIVE_INVALID",
+  "REDACTION_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
