@@ -1,0 +1,61 @@
+/**
+ * The indexed columns of a stored entry, derived from the hashed record. Stores write
+ * exactly these values; verify recomputes them from the record and compares, so an edit to
+ * any indexed column is detected even though the column itself is not hashed.
+ */
+import { canonicalize } from "../event/canonical.js";
+import type { AuditEvent } from "../event/schema.js";
+import type { IndexedColumns } from "./types.js";
+
+const CONTEXT_FIELDS = ["consentId", "legalBasis", "dataClassification", "dataCategory", "retention", "authorization"] as const;
+
+function pick(event: AuditEvent, fields: readonly string[]): string | null {
+  const out: Record<string, unknown> = {};
+  let any = false;
+  for (const f of fields) {
+    const v = (event as unknown as Record<string, unknown>)[f];
+    if (v !== undefined) {
+      out[f] = v;
+      any = true;
+    }
+  }
+  return any ? canonicalize(out) : null;
+}
+
+export function columnsOf(event: AuditEvent): IndexedColumns {
+  return {
+    event_id: event.eventId,
+    timestamp: event.timestamp,
+    type: event.type,
+    user_id: event.userId ?? null,
+    session_id: event.sessionId ?? null,
+    action: event.action ?? null,
+    purpose: event.purpose ?? null,
+    provider: event.provider ?? null,
+    model: event.model ?? null,
+    status: event.status ?? null,
+    latency: event.latency ?? null,
+    cost: event.cost ?? null,
+    input_tokens: event.tokens?.input ?? null,
+    output_tokens: event.tokens?.output ?? null,
+    total_tokens: event.tokens?.total ?? null,
+    ip: event.ip ?? null,
+    user_agent: event.userAgent ?? null,
+    patient_id: event.patientId ?? null,
+    error_code: event.errorCode ?? null,
+    error_message: event.errorMessage ?? null,
+    audit_context: pick(event, CONTEXT_FIELDS),
+    compliance_data: pick(event, ["frameworks", "processors", "phiAccessed", "disclosure"]),
+  };
+}
+
+export const COLUMN_NAMES = Object.keys(columnsOf({ v: 1, eventId: "", type: "ai.generate", timestamp: "" })) as (keyof IndexedColumns)[];
+
+/** Names the columns whose stored value differs from the value derived from the record. */
+export function columnMismatches(stored: IndexedColumns, derived: IndexedColumns): string[] {
+  const bad: string[] = [];
+  for (const name of COLUMN_NAMES) {
+    if (stored[name] !== derived[name]) bad.push(name);
+  }
+  return bad;
+}

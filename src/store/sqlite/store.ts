@@ -1,0 +1,362 @@
+/**
+ * The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so a
+ * resolved append has been fsync'd. Several processes may append to one file: every batch
+ * re-reads the ledger head inside a BEGIN IMMEDIATE transaction.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { AitrailError, errorMessage } from "../../errors.js";
+import { ZERO_HASH } from "../../ledger/hash.js";
+import { frontierKeys, sealBatch, type NodeKey } from "../../ledger/seal.js";
+import type {
+  AuditStore,
+  EventFilter,
+  IndexedColumns,
+  LedgerHead,
+  PreparedEntry,
+  ScanOptions,
+  StoredCheckpoint,
+  StoredEntry,
+} from "../types.js";
+import { COLUMN_NAMES } from "../columns.js";
+import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.js";
+
+type Db = Database.Database;
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:". */
+  path: string;
+  /** Fail with NOT_FOUND instead of creating a new database (verify, query). */
+  mustExist?: boolean;
+  readonly?: boolean;
+  /** Extra migrations registered by other modules (privacy, consent, retention). */
+  migrations?: readonly SqliteMigration[];
+  busyTimeoutMs?: number;
+}
+
+const INSERT_COLUMNS = ["seq", ...COLUMN_NAMES, "record", "leaf_hash", "chain_hash"] as const;
+
+export class SqliteStore implements AuditStore {
+  readonly kind = "sqlite" as const;
+  readonly location: string;
+  #db: Db | undefined;
+  readonly #options: SqliteStoreOptions;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#options = options;
+    this.location = options.path === ":memory:" ? "sqlite::memory:" : `sqlite:${options.path}`;
+  }
+
+  /** The open connection, for modules that keep their own tables in the same file. */
+  get db(): Db {
+    if (!this.#db) throw new AitrailError("STORE_ERROR", `${this.location}: store is not open`);
+    return this.#db;
+  }
+
+  open(): Promise<void> {
+    if (this.#db) return Promise.resolve();
+    const file = this.#options.path;
+    if (file !== ":memory:") {
+      if (this.#options.mustExist && !fs.existsSync(file)) {
+        return Promise.reject(new AitrailError("NOT_FOUND", `no database at ${file}`, { details: { path: file } }));
+      }
+      const dir = path.dirname(path.resolve(file));
+      if (!fs.existsSync(dir)) {
+        return Promise.reject(
+          new AitrailError("STORE_ERROR", `cannot create database ${file}: directory ${dir} does not exist`, { details: { path: file } }),
+        );
+      }
+    }
+    let db: Db;
+    try {
+      db = new Database(file, { readonly: this.#options.readonly ?? false, fileMustExist: this.#options.mustExist ?? false });
+    } catch (err) {
+      return Promise.reject(new AitrailError("STORE_ERROR", `cannot open ${file}: ${errorMessage(err)}`, { cause: err, details: { path: file } }));
+    }
+    try {
+      this.#prepare(db);
+    } catch (err) {
+      db.close();
+      return Promise.reject(err instanceof AitrailError ? err : classifyOpenError(file, err));
+    }
+    this.#db = db;
+    return Promise.resolve();
+  }
+
+  #prepare(db: Db): void {
+    db.pragma(`busy_timeout = ${this.#options.busyTimeoutMs ?? 10_000}`);
+    // Touch the file header: a file that is not SQLite fails here.
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+    if (tables.length > 0 && !tables.includes("aitrail_meta")) {
+      throw new AitrailError("NOT_AN_AITRAIL_DB", `${this.#options.path} is a SQLite database but not an aitrail one (tables: ${tables.slice(0, 5).join(", ")})`, {
+        details: { path: this.#options.path },
+      });
+    }
+    if (tables.length === 0 && this.#options.mustExist) {
+      throw new AitrailError("NOT_AN_AITRAIL_DB", `${this.#options.path} is not an aitrail database (it is empty)`, { details: { path: this.#options.path } });
+    }
+    if (!this.#options.readonly) {
+      if (this.#options.path !== ":memory:") db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("secure_delete = ON");
+    }
+    this.#migrate(db);
+  }
+
+  #migrate(db: Db): void {
+    const all = [...SQLITE_MIGRATIONS, ...(this.#options.migrations ?? [])].sort((a, b) => a.version - b.version);
+    const latest = all.at(-1)?.version ?? 0;
+    let current = 0;
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='aitrail_meta'").get();
+    if (hasMeta) {
+      const row = db.prepare("SELECT value FROM aitrail_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+      current = row ? Number(row.value) : 0;
+    }
+    if (current > latest) {
+      throw new AitrailError(
+        "SCHEMA_TOO_NEW",
+        `${this.#options.path} has schema version ${current}, newer than this aitrail understands (${latest}); upgrade aitrail`,
+        { details: { path: this.#options.path, schemaVersion: current, supported: latest } },
+      );
+    }
+    if (current === latest) return;
+    if (this.#options.readonly) {
+      throw new AitrailError("STORE_ERROR", `${this.#options.path} needs migrations (schema ${current} < ${latest}); open it writable once`);
+    }
+    db.transaction(() => {
+      db.exec("CREATE TABLE IF NOT EXISTS aitrail_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      for (const m of all) {
+        if (m.version <= current) continue;
+        db.exec(m.sql);
+        db.prepare("INSERT INTO aitrail_meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(m.version));
+      }
+    }).immediate();
+  }
+
+  close(): Promise<void> {
+    if (this.#db) {
+      const db = this.#db;
+      this.#db = undefined;
+      try {
+        if (!this.#options.readonly && this.#options.path !== ":memory:") db.pragma("wal_checkpoint(TRUNCATE)");
+      } catch {
+        // A busy checkpoint is not an error: the WAL stays valid.
+      }
+      db.close();
+    }
+    return Promise.resolve();
+  }
+
+  append(entries: readonly PreparedEntry[]): Promise<StoredEntry[]> {
+    if (entries.length === 0) return Promise.resolve([]);
+    try {
+      return Promise.resolve(this.#appendSync(entries));
+    } catch (err) {
+      return Promise.reject(
+        AitrailError.isInstance(err) ? err : new AitrailError("STORE_ERROR", `${this.location}: append failed: ${errorMessage(err)}`, { cause: err }),
+      );
+    }
+  }
+
+  #appendSync(entries: readonly PreparedEntry[]): StoredEntry[] {
+    const db = this.db;
+    const insert = this.#stmt(
+      "insert",
+      `INSERT INTO audit_logs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
+    );
+    const insertNode = this.#stmt("insertNode", "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    return db
+      .transaction(() => {
+        const head = this.#headSync();
+        const frontier = this.#nodesSync(frontierKeys(head.size));
+        const sealed = sealBatch({ ...head, frontier }, entries);
+        const out: StoredEntry[] = [];
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          const seq = sealed.seqs[i]!;
+          const chain = sealed.chainHashes[i]!;
+          const c = e.columns;
+          insert.run(
+            seq,
+            ...COLUMN_NAMES.map((n) => c[n]),
+            e.canonical,
+            Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength),
+            Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength),
+          );
+          out.push({ ...e, seq, chainHash: chain });
+        }
+        for (const n of sealed.nodes) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
+        return out;
+      })
+      .immediate();
+  }
+
+  readonly #stmts = new Map<string, Database.Statement>();
+  #stmt(name: string, sql: string): Database.Statement {
+    let s = this.#stmts.get(name);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#stmts.set(name, s);
+    }
+    return s;
+  }
+
+  #headSync(): LedgerHead {
+    const row = this.#stmt("head", "SELECT seq, chain_hash FROM audit_logs ORDER BY seq DESC LIMIT 1").get() as
+      | { seq: number; chain_hash: Buffer }
+      | undefined;
+    if (!row) return { size: 0, chainHash: ZERO_HASH };
+    return { size: row.seq + 1, chainHash: new Uint8Array(row.chain_hash) };
+  }
+
+  head(): Promise<LedgerHead> {
+    return this.#guard(() => this.#headSync());
+  }
+
+  #nodesSync(keys: readonly NodeKey[]): Uint8Array[] {
+    const leaf = this.#stmt("leaf", "SELECT leaf_hash FROM audit_logs WHERE seq = ?");
+    const node = this.#stmt("node", "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?");
+    return keys.map((k) => {
+      const row = (k.level === 0 ? leaf.get(k.index) : node.get(k.level, k.index)) as { leaf_hash?: Buffer; hash?: Buffer } | undefined;
+      const hash = row?.leaf_hash ?? row?.hash;
+      if (!hash) {
+        throw new AitrailError("STORE_CORRUPT", `${this.location}: Merkle node level ${k.level} index ${k.index} is missing`, { details: { ...k } });
+      }
+      return new Uint8Array(hash);
+    });
+  }
+
+  getNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return this.#guard(() => this.#nodesSync(keys));
+  }
+
+  async *scan(options: ScanOptions = {}): AsyncIterable<StoredEntry> {
+    const batch = options.batchSize ?? 2000;
+    let from = options.fromSeq ?? 0;
+    const to = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const stmt = this.#stmt("scan", "SELECT * FROM audit_logs WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?");
+    for (;;) {
+      const rows = stmt.all(from, to, batch) as Row[];
+      if (rows.length === 0) return;
+      for (const r of rows) yield toEntry(r);
+      from = (rows.at(-1)!.seq as number) + 1;
+      if (rows.length < batch) return;
+      // Let other work run between batches.
+      await Promise.resolve();
+    }
+  }
+
+  getByEventId(eventId: string): Promise<StoredEntry | null> {
+    return this.#guard(() => {
+      const row = this.#stmt("byId", "SELECT * FROM audit_logs WHERE event_id = ?").get(eventId) as Row | undefined;
+      return row ? toEntry(row) : null;
+    });
+  }
+
+  findEvents(filter: EventFilter): Promise<StoredEntry[]> {
+    return this.#guard(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const eq = (col: string, v: string | undefined) => {
+        if (v !== undefined) {
+          where.push(`${col} = ?`);
+          params.push(v);
+        }
+      };
+      eq("user_id", filter.userId);
+      eq("patient_id", filter.patientId);
+      eq("type", filter.type);
+      eq("provider", filter.provider);
+      eq("status", filter.status);
+      if (filter.since !== undefined) {
+        where.push("timestamp >= ?");
+        params.push(filter.since);
+      }
+      if (filter.until !== undefined) {
+        where.push("timestamp < ?");
+        params.push(filter.until);
+      }
+      const order = filter.order === "asc" ? "ASC" : "DESC";
+      const limit = Math.max(0, Math.min(filter.limit ?? 100, 1_000_000));
+      const sql = `SELECT * FROM audit_logs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${order} LIMIT ${limit}`;
+      return (this.db.prepare(sql).all(...params) as Row[]).map(toEntry);
+    });
+  }
+
+  putCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    return this.#guard(() => {
+      this.#stmt("putCp", "INSERT OR IGNORE INTO checkpoints(tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?)").run(
+        cp.treeSize,
+        Buffer.from(cp.rootHash),
+        cp.note,
+        cp.createdAt,
+      );
+    });
+  }
+
+  listCheckpoints(): Promise<StoredCheckpoint[]> {
+    return this.#guard(() => (this.#stmt("listCp", "SELECT * FROM checkpoints ORDER BY tree_size").all() as Row[]).map(toCheckpoint));
+  }
+
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.#guard(() => {
+      const row = this.#stmt("lastCp", "SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1").get() as Row | undefined;
+      return row ? toCheckpoint(row) : null;
+    });
+  }
+
+  getMeta(key: string): Promise<string | null> {
+    return this.#guard(() => {
+      const row = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(key) as { value: string } | undefined;
+      return row?.value ?? null;
+    });
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#guard(() => {
+      this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    });
+  }
+
+  #guard<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(
+        AitrailError.isInstance(err) ? err : new AitrailError("STORE_ERROR", `${this.location}: ${errorMessage(err)}`, { cause: err }),
+      );
+    }
+  }
+}
+
+function classifyOpenError(file: string, err: unknown): AitrailError {
+  const msg = errorMessage(err);
+  if (/file is not a database|malformed/i.test(msg)) {
+    return new AitrailError("NOT_AN_AITRAIL_DB", `${file} is not an aitrail database (not a SQLite file)`, { cause: err, details: { path: file } });
+  }
+  return new AitrailError("STORE_ERROR", `cannot open ${file}: ${msg}`, { cause: err, details: { path: file } });
+}
+
+function toEntry(r: Row): StoredEntry {
+  const columns = {} as Record<string, unknown>;
+  for (const name of COLUMN_NAMES) columns[name] = r[name] ?? null;
+  return {
+    seq: r.seq as number,
+    eventId: r.event_id as string,
+    canonical: r.record as string,
+    leafHash: new Uint8Array(r.leaf_hash as Buffer),
+    chainHash: new Uint8Array(r.chain_hash as Buffer),
+    columns: columns as unknown as IndexedColumns,
+  };
+}
+
+function toCheckpoint(r: Row): StoredCheckpoint {
+  return {
+    treeSize: r.tree_size as number,
+    rootHash: new Uint8Array(r.root_hash as Buffer),
+    note: r.note as string,
+    createdAt: r.created_at as string,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Store integrity: walks the ledger in seq order and recomputes everything that can be
+ * recomputed from the records alone: contiguous seq, leaf hash of the canonical record,
+ * the chain, and every indexed column. Stops at the first bad entry and says what is wrong:
+ *
+ *   missing    a seq is absent (deleted row)
+ *   modified   a record, a hash or a column no longer matches
+ *   inserted   an extra entry sits in the chain (the next one links to the one before it)
+ *   reordered  entries are out of place (their links belong elsewhere)
+ *
+ * Merkle roots and signed checkpoints are checked by the ledger on top of this walk, through
+ * `onEntry`, so the store is read once.
+ */
+import { chainHash, equalBytes, leafHash, ZERO_HASH } from "../ledger/hash.js";
+import type { AuditEvent } from "../event/schema.js";
+import { columnMismatches, columnsOf } from "./columns.js";
+import type { AuditStore, StoredEntry } from "./types.js";
+
+export type Problem = "missing" | "modified" | "inserted" | "reordered";
+
+export interface StoreVerifyResult {
+  ok: boolean;
+  events: number;
+  firstBadSeq: number | null;
+  problem: Problem | null;
+  detail: string | null;
+  /** Chain hash of the last entry walked. */
+  headChainHash: Uint8Array;
+}
+
+export interface StoreVerifyOptions {
+  onEntry?: (entry: StoredEntry) => void;
+  onProgress?: (done: number) => void;
+}
+
+function recordProblem(entry: StoredEntry): string | null {
+  if (!equalBytes(leafHash(entry.canonical), entry.leafHash)) return "record does not match its leaf hash";
+  let event: AuditEvent;
+  try {
+    event = JSON.parse(entry.canonical) as AuditEvent;
+  } catch {
+    return "record is not valid JSON";
+  }
+  if (event.eventId !== entry.eventId) return "event_id column does not match the record";
+  const bad = columnMismatches(entry.columns, columnsOf(event));
+  if (bad.length) return `column(s) ${bad.join(", ")} do not match the record`;
+  return null;
+}
+
+export async function verifyStore(store: AuditStore, options: StoreVerifyOptions = {}): Promise<StoreVerifyResult> {
+  let expected = 0;
+  let prevChain = ZERO_HASH;
+  let lookahead: StoredEntry[] = [];
+  const fail = (seq: number, problem: Problem, detail: string): StoreVerifyResult => ({
+    ok: false,
+    events: expected,
+    firstBadSeq: seq,
+    problem,
+    detail,
+    headChainHash: prevChain,
+  });
+
+  const iterator = store.scan()[Symbol.asyncIterator]();
+  const next = async (): Promise<StoredEntry | undefined> => {
+    if (lookahead.length) return lookahead.shift();
+    const r = await iterator.next();
+    return r.done ? undefined : r.value;
+  };
+  const peek = async (n: number): Promise<StoredEntry[]> => {
+    while (lookahead.length < n) {
+      const r = await iterator.next();
+      if (r.done) break;
+      lookahead.push(r.value);
+    }
+    return lookahead.slice(0, n);
+  };
+
+  for (let entry = await next(); entry; entry = await next()) {
+    if (entry.seq > expected) return fail(expected, "missing", `entries ${expected}..${entry.seq - 1} are missing`);
+    if (entry.seq < expected) return fail(entry.seq, "inserted", `seq ${entry.seq} appears twice`);
+    const bad = recordProblem(entry);
+    if (bad) return fail(entry.seq, "modified", bad);
+    if (!equalBytes(chainHash(prevChain, entry.leafHash), entry.chainHash)) {
+      const [after, afterNext] = await peek(2);
+      if (after && equalBytes(chainHash(prevChain, after.leafHash), after.chainHash)) {
+        const confirmed = !afterNext || equalBytes(chainHash(after.chainHash, afterNext.leafHash), afterNext.chainHash);
+        if (confirmed) return fail(entry.seq, "inserted", "this entry is not part of the chain: the next one links to the entry before it");
+        return fail(entry.seq, "reordered", "this entry and the next one are swapped");
+      }
+      if (after && equalBytes(chainHash(entry.chainHash, after.leafHash), after.chainHash)) {
+        return fail(entry.seq, "modified", "entry does not link to the previous one (rewritten or replaced)");
+      }
+      return fail(entry.seq, "reordered", "entry's chain link belongs to another position");
+    }
+    options.onEntry?.(entry);
+    prevChain = entry.chainHash;
+    expected += 1;
+    if (options.onProgress && expected % 10_000 === 0) options.onProgress(expected);
+  }
+  lookahead = [];
+  return { ok: true, events: expected, firstBadSeq: null, problem: null, detail: null, headChainHash: prevChain };
+}
