@@ -110,6 +110,8 @@ const whatShape = {
       scheme: z.string().max(64),
       subjects: z.record(z.string(), z.string()).optional(),
       fields: z.record(z.string(), z.string()),
+      /** Spans of PII replaced before encryption, by kind (EMAIL, CARD, ...). */
+      redactions: z.record(z.string(), z.number().int().min(0)).optional(),
     })
     .strict(),
 };
@@ -157,7 +159,12 @@ export interface EventWhat {
   response?: string;
   frameworks?: ("GDPR" | "HIPAA" | "SOC2" | "EU_AI_ACT" | "PCI_DSS")[];
   details?: Record<string, unknown>;
-  protection?: { scheme: string; subjects?: Record<string, string>; fields: Record<string, string> };
+  protection?: {
+    scheme: string;
+    subjects?: Record<string, string>;
+    fields: Record<string, string>;
+    redactions?: Record<string, number>;
+  };
 }
 
 export type EventType = KnownEventType | `custom.${string}`;
