@@ -1,0 +1,4 @@
+export * from "./keyring/index.js";
+export * from "./protect/index.js";
+export * from "./redact/index.js";
+export * from "./erase.js";

@@ -1,0 +1,3 @@
+export * from "./provider.js";
+export * from "./store.js";
+export * from "./keyring.js";
