@@ -9,9 +9,15 @@
 import { AitrailError } from "../errors.js";
 
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  write(value, out, "$");
-  return out.join("");
+  try {
+    return write(value);
+  } catch (err) {
+    if (err !== NO_FORM) throw err;
+    const bad = findBad(value, "$");
+    throw new AitrailError("INVALID_EVENT", `${bad?.path ?? "$"}: ${bad?.what ?? "a value"} has no canonical JSON form`, {
+      details: { path: bad?.path ?? "$" },
+    });
+  }
 }
 
 const encoder = new TextEncoder();
@@ -20,60 +26,62 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return encoder.encode(canonicalize(value));
 }
 
-function compareUtf16(a: string, b: string): number {
-  // JS string comparison already compares UTF-16 code units.
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Thrown inside the fast path; canonicalize() turns it into a coded error naming the path. */
+const NO_FORM = new Error("no canonical JSON form");
 
-function write(value: unknown, out: string[], path: string): void {
-  if (value === null) {
-    out.push("null");
-    return;
-  }
+function write(value: unknown): string {
   switch (typeof value) {
-    case "boolean":
-      out.push(value ? "true" : "false");
-      return;
-    case "number":
-      if (!Number.isFinite(value)) {
-        throw new AitrailError("INVALID_EVENT", `${path}: ${value} has no canonical JSON form`, { details: { path } });
-      }
-      out.push(JSON.stringify(value));
-      return;
     case "string":
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw NO_FORM;
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
     case "object": {
+      if (value === null) return "null";
       if (Array.isArray(value)) {
-        out.push("[");
+        let out = "[";
         for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.push(",");
+          if (i > 0) out += ",";
           const item: unknown = value[i];
-          write(item === undefined ? null : item, out, `${path}[${i}]`);
+          out += write(item === undefined ? null : item);
         }
-        out.push("]");
-        return;
+        return out + "]";
       }
-      if (value instanceof Date) {
-        out.push(JSON.stringify(value.toISOString()));
-        return;
-      }
+      if (value instanceof Date) return JSON.stringify(value.toISOString());
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort(compareUtf16);
-      out.push("{");
-      let first = true;
+      // The default sort compares UTF-16 code units, as RFC 8785 section 3.2.3 asks.
+      const keys = Object.keys(obj).sort();
+      let out = "{";
       for (const key of keys) {
-        if (!first) out.push(",");
-        first = false;
-        out.push(JSON.stringify(key), ":");
-        write(obj[key], out, `${path}.${key}`);
+        const v = obj[key];
+        if (v === undefined) continue;
+        if (out.length > 1) out += ",";
+        out += JSON.stringify(key) + ":" + write(v);
       }
-      out.push("}");
-      return;
+      return out + "}";
     }
     default:
-      throw new AitrailError("INVALID_EVENT", `${path}: a ${typeof value} has no canonical JSON form`, { details: { path } });
+      throw NO_FORM;
   }
+}
+
+/** Slow path for the error message: where is the value with no JSON form? */
+function findBad(value: unknown, path: string): { path: string; what: string } | null {
+  if (typeof value === "number") return Number.isFinite(value) ? null : { path, what: String(value) };
+  if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") return { path, what: `a ${typeof value}` };
+  if (typeof value !== "object" || value === null || value instanceof Date) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const r = findBad(value[i], `${path}[${i}]`);
+      if (r) return r;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const r = v === undefined ? null : findBad(v, `${path}.${k}`);
+    if (r) return r;
+  }
+  return null;
 }

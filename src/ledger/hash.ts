@@ -8,7 +8,7 @@
  * The chain gives a cheap sequential check (any edit, removal, swap or insertion breaks
  * every later link); the Merkle tree over the same leaves gives proofs.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash as oneShot } from "node:crypto";
 
 export const HASH_SIZE = 32;
 export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_SIZE);
@@ -22,6 +22,12 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 export function leafHash(entry: Uint8Array | string): Uint8Array {
+  if (typeof entry === "string") {
+    // U+0000 encodes as the single byte 0x00 in UTF-8: this is SHA-256(0x00 || utf8(entry)),
+    // with the one-shot hash that skips a Hash object per entry.
+    const digest = oneShot("sha256", `\u0000${entry}`, "buffer") as Buffer;
+    return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+  }
   const h = createHash("sha256").update(LEAF_PREFIX);
   h.update(entry);
   return new Uint8Array(h.digest());
@@ -31,8 +37,14 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
 }
 
+const chainInput = Buffer.alloc(1 + 2 * HASH_SIZE);
+chainInput[0] = CHAIN_PREFIX[0]!;
+
 export function chainHash(previous: Uint8Array, leaf: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(CHAIN_PREFIX).update(previous).update(leaf).digest());
+  chainInput.set(previous, 1);
+  chainInput.set(leaf, 1 + HASH_SIZE);
+  const digest = oneShot("sha256", chainInput, "buffer") as Buffer;
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 export function toHex(bytes: Uint8Array): string {
