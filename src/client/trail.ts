@@ -1,0 +1,244 @@
+/**
+ * AITrail: the brief's `new NeuroLink({ providers, auditLog, compliance })` and
+ * `ai.generate({ input, provider, model, auditContext })`, where every call is audited.
+ */
+import { generateText } from "ai";
+import { AitrailError } from "../errors.js";
+import { fieldSelection } from "../event/levels.js";
+import type { Tokens } from "../event/schema.js";
+import { AuditWriter, type WrittenEvent } from "./audit-writer.js";
+import { CallAuditor, type CallRecord } from "./call-audit.js";
+import { CallSignal, prepareCall, sdkSettings, type GenerateOptions } from "./call-options.js";
+import { resolveConfig, type ResolvedConfig, type TrailOptions } from "./config.js";
+import { logViewOf } from "./log-view.js";
+import { openPipeline, type OwnedPipeline } from "./pipeline.js";
+import { classifyFailure, type ProviderFailure } from "./provider-errors.js";
+import { ProviderRegistry, type ResolvedModel } from "./providers.js";
+import type { RecorderPort } from "./recorder-port.js";
+import { runStream, type AuditedStream } from "./stream.js";
+import { tokensFromUsage } from "./usage.js";
+
+export interface GenerateResult {
+  content: string;
+  /** Tokens as the provider reported them; null if it reported none. */
+  usage: Tokens | null;
+  /** US dollars; null when the model's price is unknown. */
+  cost: number | null;
+  costUnknown: boolean;
+  /** Milliseconds from the call to its last byte. */
+  latency: number;
+  /** The audit event of this call; null only when auditLog.enabled is false. */
+  eventId: string | null;
+  provider: string;
+  model: string;
+  finishReason: string | undefined;
+}
+
+export interface CallContext {
+  prepared: ReturnType<typeof prepareCall>;
+  resolved: ResolvedModel;
+  call: CallRecord;
+  signal: CallSignal;
+}
+
+const internals = new WeakMap<AITrail, TrailInternals>();
+
+/** What auditMiddleware and the stream runner share with the trail. */
+export interface TrailInternals {
+  config: Readonly<ResolvedConfig>;
+  auditor: CallAuditor;
+  writer: AuditWriter;
+  secrets: () => string[];
+  enabled: boolean;
+}
+
+export function internalsOf(trail: AITrail): TrailInternals {
+  const i = internals.get(trail);
+  if (!i) throw new AitrailError("INVALID_ARGUMENT", "not an AITrail instance");
+  return i;
+}
+
+export class AITrail {
+  readonly config: Readonly<ResolvedConfig>;
+  readonly #registry: ProviderRegistry;
+  readonly #writer: AuditWriter;
+  readonly #auditor: CallAuditor;
+  #pipeline: Promise<OwnedPipeline> | null = null;
+  #closed = false;
+
+  constructor(options: TrailOptions) {
+    this.config = resolveConfig(options);
+    this.#registry = new ProviderRegistry(this.config.providers);
+    const config = this.config;
+    const keep = fieldSelection(config.audit.level, config.audit.includeFields).keep;
+    const onLog = config.audit.onLog;
+    this.#writer = new AuditWriter({
+      recorder: () => this.#recorder(),
+      failMode: config.failMode,
+      onAlert: config.onAlert,
+      onSettled: onLog
+        ? (event: WrittenEvent, audit) => onLog(logViewOf(event, contextOf(event), { frameworks: config.frameworks, dataResidency: config.dataResidency }, audit))
+        : undefined,
+      spool: config.spool,
+    });
+    this.#auditor = new CallAuditor(this.#writer, {
+      recordContent: keep.has("prompt") || keep.has("response"),
+      frameworks: config.frameworks,
+      priceOverrides: config.priceOverrides,
+    });
+    internals.set(this, {
+      config,
+      auditor: this.#auditor,
+      writer: this.#writer,
+      secrets: () => this.#registry.secrets(),
+      enabled: config.audit.enabled,
+    });
+  }
+
+  /** "open" or "closed", after defaults (closed under HIPAA). */
+  get failMode(): "open" | "closed" {
+    return this.config.failMode;
+  }
+
+  /** Events held in memory (open mode) because they could not be committed yet. */
+  get spooled(): number {
+    return this.#writer.spooled;
+  }
+
+  #recorder(): Promise<RecorderPort> {
+    if (this.config.recorder) return Promise.resolve(this.config.recorder);
+    if (this.#closed) return Promise.reject(new AitrailError("RECORDER_CLOSED", "the trail is closed"));
+    if (!this.#pipeline) {
+      const opening = openPipeline(this.config);
+      this.#pipeline = opening;
+      // A store that failed to open is retried on the next call.
+      opening.catch(() => {
+        if (this.#pipeline === opening) this.#pipeline = null;
+      });
+    }
+    return this.#pipeline.then((p) => p.recorder);
+  }
+
+  /** Validates options and starts the call's audit record. Throws before any provider call. */
+  #begin(options: GenerateOptions, type: "ai.generate" | "ai.stream"): CallContext {
+    if (this.#closed) throw new AitrailError("RECORDER_CLOSED", "the trail is closed; no call can be made");
+    const prepared = prepareCall(options);
+    const resolved = this.#registry.resolve(prepared.options.provider, prepared.options.model);
+    const call = this.#auditor.begin({
+      type,
+      provider: resolved.provider.name,
+      model: resolved.modelId,
+      priceAs: resolved.priceAs,
+      context: prepared.context,
+      prompt: prepared.promptText,
+    });
+    return { prepared, resolved, call, signal: new CallSignal(prepared.options.abortSignal, prepared.options.timeout) };
+  }
+
+  /** Records a failure and returns the error the caller gets. */
+  async #failed(ctx: CallContext, err: unknown, partial: { text?: string; tokens?: Tokens | undefined } = {}): Promise<AitrailError> {
+    const failure: ProviderFailure = classifyFailure(err, { aborted: ctx.signal.cancelled, timedOut: ctx.signal.timedOut, secrets: this.#registry.secrets() });
+    const meta = { provider: ctx.resolved.provider.name, model: ctx.resolved.modelId, status: failure.status, errorCode: failure.errorCode };
+    if (this.config.audit.enabled) {
+      try {
+        await ctx.call.fail(failure, partial);
+      } catch (auditErr) {
+        if (AitrailError.isInstance(auditErr)) {
+          return new AitrailError(auditErr.code, `${auditErr.message} (the call itself failed: ${failure.errorCode})`, {
+            cause: auditErr,
+            details: { ...auditErr.details, providerError: meta },
+          });
+        }
+        throw auditErr;
+      }
+    }
+    const what = failure.status === "cancelled" ? "was cancelled" : `failed (${failure.errorCode}): ${failure.errorMessage}`;
+    return new AitrailError("PROVIDER_ERROR", `${ctx.resolved.provider.name} model ${ctx.resolved.modelId} ${what}`, {
+      cause: err,
+      details: { ...meta, eventId: this.config.audit.enabled ? ctx.call.eventId : null },
+    });
+  }
+
+  /** Makes the call and records it. Closed mode: resolves only once the event is committed. */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const ctx = this.#begin(options, "ai.generate");
+    const { prepared, resolved, call, signal } = ctx;
+    try {
+      if (this.config.audit.enabled && this.config.failMode === "closed") await this.#writer.ready();
+      let result: Awaited<ReturnType<typeof generateText>>;
+      try {
+        const base = { model: resolved.model, ...sdkSettings(prepared.options), abortSignal: signal.signal };
+        result = await (prepared.messages ? generateText({ ...base, messages: prepared.messages }) : generateText({ ...base, prompt: prepared.prompt ?? "" }));
+      } catch (err) {
+        throw await this.#failed(ctx, err);
+      }
+      const tokens = tokensFromUsage(result.totalUsage);
+      if (!this.config.audit.enabled) {
+        const { cost, costUnknown } = call.price(tokens);
+        return { content: result.text, usage: tokens ?? null, cost, costUnknown, latency: call.elapsed(), eventId: null, provider: resolved.provider.name, model: resolved.modelId, finishReason: result.finishReason };
+      }
+      const outcome = await call.succeed({ text: result.text, tokens, finishReason: result.finishReason });
+      return {
+        content: result.text,
+        usage: tokens ?? null,
+        cost: outcome.cost,
+        costUnknown: outcome.costUnknown,
+        latency: outcome.latency,
+        eventId: outcome.eventId,
+        provider: resolved.provider.name,
+        model: resolved.modelId,
+        finishReason: result.finishReason,
+      };
+    } finally {
+      signal.dispose();
+    }
+  }
+
+  /**
+   * Streams the answer: iterate the returned object (or its `textStream`) for text as it
+   * arrives; `result` resolves when the stream has ended and its event is recorded. Breaking
+   * out of the loop or calling `cancel()` aborts the request and records status "cancelled".
+   */
+  stream(options: GenerateOptions): AuditedStream {
+    const ctx = this.#begin(options, "ai.stream");
+    return runStream(ctx, {
+      enabled: this.config.audit.enabled,
+      closed: this.config.failMode === "closed",
+      ready: () => this.#writer.ready(),
+      failed: (err, partial) => this.#failed(ctx, err, partial),
+    });
+  }
+
+  /** Waits for audit writes in flight and retries spooled events once. */
+  async flush(): Promise<void> {
+    await this.#writer.flush();
+    const rec = this.config.recorder ?? (this.#pipeline ? (await this.#pipeline.catch(() => null))?.recorder : undefined);
+    await rec?.flush?.();
+  }
+
+  /**
+   * Flushes, then closes the store this trail opened (a recorder passed in stays open).
+   * Rejects with AUDIT_WRITE_FAILED if events are still spooled; they are named in details.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    let failure: Error | undefined;
+    try {
+      await this.#writer.close();
+    } catch (err) {
+      failure = err instanceof Error ? err : new AitrailError("AUDIT_WRITE_FAILED", String(err));
+    }
+    this.#closed = true;
+    const pipeline = this.#pipeline ? await this.#pipeline.catch(() => null) : null;
+    this.#pipeline = null;
+    if (pipeline) await pipeline.close();
+    if (failure) throw failure;
+  }
+}
+
+function contextOf(event: WrittenEvent) {
+  const { userId, sessionId, action, purpose, dataClassification, ip, userAgent, consentId, legalBasis, dataCategory, retention, processors, patientId, phiAccessed, disclosure, authorization } = event;
+  const ctx = { userId, sessionId, action, purpose, dataClassification, ip, userAgent, consentId, legalBasis, dataCategory, retention, processors, patientId, phiAccessed, disclosure, authorization };
+  return Object.fromEntries(Object.entries(ctx).filter(([, v]) => v !== undefined));
+}
+
