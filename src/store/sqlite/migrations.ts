@@ -65,4 +65,20 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
       );
     `,
   },
+  {
+    // Privacy: wrapped per-subject keys (src/privacy/keyring/sqlite.ts). Deleting a row is an
+    // erasure; the store runs with secure_delete so the row's bytes are overwritten.
+    version: 2,
+    name: "subject_keys",
+    sql: `
+      CREATE TABLE subject_keys (
+        subject_ref   TEXT PRIMARY KEY,
+        key_id        TEXT NOT NULL UNIQUE,
+        kind          TEXT NOT NULL,
+        master_key_id TEXT NOT NULL,
+        wrapped       TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      );
+    `,
+  },
 ];
