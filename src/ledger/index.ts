@@ -47,3 +47,24 @@ export {
 } from "./checkpoint.js";
 export { KeyDirectory, defaultKeyDir, readVerifierKeys } from "./keys.js";
 export { BUNDLE_FORMAT, createBundle, verifyBundle, type BundleRejected, type BundleResult, type BundleVerified, type EvidenceBundle } from "./bundle.js";
+export { appendWitness, defaultWitnessFile, readWitness, type WitnessEntry } from "./witness.js";
+export {
+  Checkpointer,
+  ORIGIN_META_KEY,
+  ledgerOrigin,
+  type CheckpointRecord,
+  type CheckpointStore,
+  type CheckpointerOptions,
+  type CheckpointerStats,
+  type CommitSource,
+} from "./checkpointer.js";
+export {
+  LedgerVerifier,
+  prepareLedgerVerify,
+  type LedgerProblem,
+  type LedgerVerifyInput,
+  type LedgerVerifyResult,
+  type LedgerVerifyStore,
+  type PrepareLedgerVerifyOptions,
+} from "./ledger-verify.js";
+export { ledgerPaths, type LedgerPathOptions, type LedgerPaths } from "./local.js";
