@@ -42,7 +42,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     throw err;
   }
   const failure = parseFailure(header(req, "x-aitrail-fail"), request.model);
-  if (failure === "timeout") return;
+  if (failure === "timeout" || (failure === "stall" && !request.stream)) return;
   if (typeof failure === "number") return sendJson(res, failure, anthropicErrorBody(failure));
 
   const answer = answerFor(request.model, request.messages, request.maxTokens);
@@ -80,6 +80,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   const chunks = chunksOf(answer.text);
   for (let i = 0; i < chunks.length; i++) {
     if (!(await pause(res, delay))) return;
+    if (i === 2 && failure === "stall") return;
     if (i === 2 && failure === "disconnect") {
       res.socket?.destroy();
       return;

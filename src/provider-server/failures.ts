@@ -8,16 +8,17 @@
  *   timeout                          never answer (the client's timeout or abort ends it)
  *   disconnect                       drop the connection (mid-stream when streaming)
  *   midstream                        stream a few chunks, then an error event
+ *   stall                            stream a few chunks, then nothing more (until the client leaves)
  */
 
 export const HTTP_FAILURES = [400, 401, 403, 404, 429, 500, 502, 503] as const;
 export type HttpFailure = (typeof HTTP_FAILURES)[number];
-export type FailureKind = HttpFailure | "timeout" | "disconnect" | "midstream";
+export type FailureKind = HttpFailure | "timeout" | "disconnect" | "midstream" | "stall";
 
 export function parseFailure(header: string | undefined, model: string | undefined): FailureKind | undefined {
   const raw = header?.trim() || (model?.startsWith("fail-") ? model.slice(5) : undefined);
   if (!raw) return undefined;
-  if (raw === "timeout" || raw === "disconnect" || raw === "midstream") return raw;
+  if (raw === "timeout" || raw === "disconnect" || raw === "midstream" || raw === "stall") return raw;
   const status = Number(raw);
   return (HTTP_FAILURES as readonly number[]).includes(status) ? (status as HttpFailure) : undefined;
 }

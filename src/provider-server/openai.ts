@@ -67,7 +67,7 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
     throw err;
   }
   const failure = parseFailure(header(req, "x-aitrail-fail"), request.model);
-  if (failure === "timeout") return; // never answered; the client gives up
+  if (failure === "timeout" || (failure === "stall" && !request.stream)) return; // never answered; the client gives up
   if (typeof failure === "number") return sendError(res, failure);
 
   const answer = answerFor(request.model, request.messages, request.maxTokens);
@@ -114,6 +114,7 @@ async function streamAnswer(
   const chunks = chunksOf(answer.text);
   for (let i = 0; i < chunks.length; i++) {
     if (!(await pause(res, ctx.delay))) return;
+    if (i === 2 && ctx.failure === "stall") return; // the response stays open; close() or the client ends it
     if (i === 2 && ctx.failure === "disconnect") {
       res.socket?.destroy();
       return;

@@ -1,0 +1,210 @@
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AITrail, type AuditLogEvent } from "../../src/client/index.js";
+import { AitrailError } from "../../src/errors.js";
+import { EVENT_ID_PATTERN } from "../../src/event/ids.js";
+import { answerFor, countPromptTokens, startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
+import { KEY, readEvent, tempDir } from "./helpers.js";
+
+let server: ProviderServer;
+let tmp: ReturnType<typeof tempDir>;
+const trails: AITrail[] = [];
+
+beforeAll(async () => {
+  server = await startProviderServer({ apiKey: KEY });
+  tmp = tempDir();
+});
+afterAll(async () => {
+  await server.close();
+  tmp.cleanup();
+});
+afterEach(async () => {
+  for (const t of trails.splice(0)) await t.close().catch(() => undefined);
+});
+
+let n = 0;
+function trail(extra: Partial<ConstructorParameters<typeof AITrail>[0]> = {}, level: "minimal" | "standard" | "detailed" = "detailed") {
+  const path = join(tmp.dir, `trail-${++n}.db`);
+  const logs: AuditLogEvent[] = [];
+  const t = new AITrail({
+    providers: [
+      { name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } },
+      { name: "anthropic", config: { apiKey: KEY, baseURL: server.baseURL } },
+      { name: "local", type: "openai-compatible", config: { apiKey: KEY, baseURL: server.baseURL } },
+    ],
+    auditLog: { enabled: true, level, storage: { type: "sqlite", path }, onLog: (e) => void logs.push(e) },
+    failMode: "closed",
+    ...extra,
+  });
+  trails.push(t);
+  return { t, path, logs };
+}
+
+const briefContext = {
+  userId: "user-12345",
+  sessionId: "sess-abc-789",
+  action: "customer-feedback-analysis",
+  purpose: "Business intelligence",
+  dataClassification: "internal",
+  ip: "192.168.1.100",
+  userAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+};
+
+describe("AITrail.generate over real HTTP", () => {
+  it("runs the brief's quick start: result, stored event and onLog carry its fields, tokens and cost", async () => {
+    const { t, path, logs } = trail();
+    const result = await t.generate({ input: { text: "Analyze customer feedback" }, provider: "openai", model: "gpt-4o", auditContext: briefContext });
+
+    expect(result.content).toMatch(/^Customer feedback analysis/);
+    expect(result.usage).toEqual({ input: 150, output: 320, total: 470 });
+    expect(result.cost).toBe(0.003575);
+    expect(result.costUnknown).toBe(false);
+    expect(result.provider).toBe("openai");
+    expect(result.model).toBe("gpt-4o");
+    expect(result.eventId).toMatch(EVENT_ID_PATTERN);
+    expect(result.latency).toBeGreaterThanOrEqual(0);
+
+    const stored = await readEvent(path, result.eventId!);
+    expect(stored).toMatchObject({
+      type: "ai.generate",
+      eventId: result.eventId,
+      ...briefContext,
+      provider: "openai",
+      model: "gpt-4o",
+      status: "success",
+      latency: result.latency,
+      cost: 0.003575,
+      tokens: { input: 150, output: 320, total: 470 },
+      prompt: "Analyze customer feedback",
+      response: result.content,
+    });
+    expect(stored!.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(stored!.costUnknown).toBeUndefined();
+
+    expect(logs).toHaveLength(1);
+    const log = logs[0]!;
+    expect(log).toMatchObject({ eventId: result.eventId, id: result.eventId, ...briefContext, provider: "openai", model: "gpt-4o", status: "success", cost: 0.003575, tokens: { input: 150, output: 320, total: 470 }, audit: "committed" });
+    expect(log.timestamp).toBe(stored!.timestamp);
+    expect(log.auditContext).toEqual(briefContext);
+  });
+
+  it("records tokens as the provider reports them for any prompt, and prices them", async () => {
+    const { t, path } = trail();
+    const messages = [
+      { role: "system" as const, content: "Be brief." },
+      { role: "user" as const, content: "What should we change in onboarding?" },
+    ];
+    const result = await t.generate({ messages, provider: "openai", model: "gpt-4o-mini", auditContext: { userId: "u-1" } });
+    const expected = answerFor("gpt-4o-mini", messages);
+    expect(result.content).toBe(expected.text);
+    expect(result.usage).toEqual({ input: countPromptTokens(messages), output: expected.completionTokens, total: countPromptTokens(messages) + expected.completionTokens });
+    // gpt-4o-mini list price: $0.15/M input, $0.60/M output
+    expect(result.cost).toBeCloseTo((result.usage!.input * 0.15 + result.usage!.output * 0.6) / 1e6, 12);
+    const stored = await readEvent(path, result.eventId!);
+    expect(stored!.tokens).toEqual(result.usage);
+    expect(stored!.prompt).toBe("system: Be brief.\nuser: What should we change in onboarding?");
+  });
+
+  it("works through the Anthropic client too", async () => {
+    const { t, path } = trail();
+    const result = await t.generate({ input: { text: "Analyze customer feedback" }, provider: "anthropic", model: "claude-sonnet-4-5", maxOutputTokens: 1000 });
+    expect(result.usage).toEqual({ input: 150, output: 320, total: 470 });
+    // claude-sonnet-4-5 list price: $3/M input, $15/M output
+    expect(result.cost).toBe(0.00525);
+    expect((await readEvent(path, result.eventId!))!.provider).toBe("anthropic");
+  });
+
+  it("records an unknown model's cost as null with costUnknown, never 0", async () => {
+    const { t, path } = trail();
+    const result = await t.generate({ input: { text: "Hello" }, provider: "local", model: "llama3.1" });
+    expect(result.cost).toBeNull();
+    expect(result.costUnknown).toBe(true);
+    const stored = await readEvent(path, result.eventId!);
+    expect(stored!.cost).toBeNull();
+    expect(stored!.costUnknown).toBe(true);
+  });
+
+  it("prices with overrides from config", async () => {
+    const { t } = trail({ pricing: { overrides: { "local/llama3.1": { inputPerMillion: 1, outputPerMillion: 2 } } } });
+    const result = await t.generate({ input: { text: "Hello" }, provider: "local", model: "llama3.1" });
+    expect(result.cost).toBeCloseTo((result.usage!.input * 1 + result.usage!.output * 2) / 1e6, 12);
+    expect(result.costUnknown).toBe(false);
+  });
+
+  it("keeps prompt and response out of the store below level detailed", async () => {
+    const { t, path } = trail({}, "standard");
+    const result = await t.generate({ input: { text: "Analyze customer feedback" }, auditContext: briefContext });
+    const stored = await readEvent(path, result.eventId!);
+    expect(stored!.prompt).toBeUndefined();
+    expect(stored!.response).toBeUndefined();
+    expect(stored!.tokens).toEqual({ input: 150, output: 320, total: 470 });
+  });
+
+  it("records a provider failure with its HTTP status and rejects with PROVIDER_ERROR carrying the cause", async () => {
+    const { t, path, logs } = trail();
+    const err = await t.generate({ input: { text: "Hello" }, provider: "openai", model: "gpt-4o", maxRetries: 0, headers: { "x-aitrail-fail": "429" }, auditContext: { userId: "u-429" } }).catch((e: unknown) => e);
+    expect(AitrailError.isInstance(err, "PROVIDER_ERROR")).toBe(true);
+    const e = err as AitrailError;
+    expect(e.details).toMatchObject({ provider: "openai", model: "gpt-4o", status: "error", errorCode: "429" });
+    expect((e.cause as { statusCode?: number }).statusCode).toBe(429);
+    const stored = await readEvent(path, e.details!.eventId as string);
+    expect(stored).toMatchObject({ status: "error", errorCode: "429", userId: "u-429", cost: 0 });
+    expect(stored!.errorMessage).toMatch(/Rate limit/);
+    expect(stored!.tokens).toBeUndefined();
+    expect(logs.at(-1)).toMatchObject({ status: "error", errorCode: "429" });
+  });
+
+  it("strips the API key from a recorded error message", async () => {
+    const { t, path } = trail({ providers: [{ name: "openai", config: { apiKey: "sk-wrong-key-for-this-server-99", baseURL: server.baseURL } }] });
+    const err = (await t.generate({ input: { text: "Hello" }, maxRetries: 0 }).catch((x: unknown) => x)) as AitrailError;
+    expect(err.code).toBe("PROVIDER_ERROR");
+    const stored = await readEvent(path, err.details!.eventId as string);
+    expect(stored!.errorCode).toBe("401");
+    expect(JSON.stringify(stored)).not.toContain("sk-wrong-key-for-this-server-99");
+    expect(err.message).not.toContain("sk-wrong-key-for-this-server-99");
+  });
+
+  it("records each retry as one call: attempts in details, the last status as errorCode", async () => {
+    const { t, path } = trail();
+    const before = server.requests;
+    const err = (await t.generate({ input: { text: "Hello" }, model: "fail-503", maxRetries: 1 }).catch((x: unknown) => x)) as AitrailError;
+    expect(server.requests - before).toBe(2);
+    const stored = await readEvent(path, err.details!.eventId as string);
+    expect(stored).toMatchObject({ status: "error", errorCode: "503", details: { attempts: 2 } });
+  }, 20_000);
+
+  it("records a timeout as an error with code timeout", async () => {
+    const { t, path } = trail();
+    const err = (await t.generate({ input: { text: "Hello" }, model: "fail-timeout", maxRetries: 0, timeout: 200 }).catch((x: unknown) => x)) as AitrailError;
+    expect(err.code).toBe("PROVIDER_ERROR");
+    const stored = await readEvent(path, err.details!.eventId as string);
+    expect(stored).toMatchObject({ status: "error", errorCode: "timeout", cost: null, costUnknown: true });
+  });
+
+  it("records a caller's abort as cancelled", async () => {
+    const { t, path } = trail();
+    const abort = new AbortController();
+    const pending = t.generate({ input: { text: "Hello" }, model: "fail-timeout", maxRetries: 0, abortSignal: abort.signal }).catch((x: unknown) => x);
+    setTimeout(() => abort.abort(), 100);
+    const err = (await pending) as AitrailError;
+    expect(err.code).toBe("PROVIDER_ERROR");
+    expect(err.details).toMatchObject({ status: "cancelled" });
+    expect(await readEvent(path, err.details!.eventId as string)).toMatchObject({ status: "cancelled", errorCode: "cancelled" });
+  });
+
+  it("validates auditContext and options before any provider call", async () => {
+    const { t } = trail();
+    const before = server.requests;
+    const bad = await t.generate({ input: { text: "x" }, auditContext: { userId: "a\nb", phiAccessed: "yes" } as never }).catch((e: unknown) => e);
+    expect(AitrailError.isInstance(bad, "INVALID_EVENT")).toBe(true);
+    expect((bad as AitrailError).message).toMatch(/auditContext\.userId/);
+    expect((bad as AitrailError).message).toMatch(/auditContext\.phiAccessed/);
+    const badOpts = await t.generate({ input: { text: "x" }, temperature: 9, bogus: 1 } as never).catch((e: unknown) => e);
+    expect(AitrailError.isInstance(badOpts, "INVALID_ARGUMENT")).toBe(true);
+    expect((badOpts as AitrailError).message).toMatch(/temperature/);
+    expect((badOpts as AitrailError).message).toMatch(/bogus/);
+    const unknown = await t.generate({ input: { text: "x" }, provider: "cohere" }).catch((e: unknown) => e);
+    expect(AitrailError.isInstance(unknown, "UNKNOWN_PROVIDER")).toBe(true);
+    expect(server.requests).toBe(before);
+  });
+});
