@@ -66,6 +66,8 @@ export interface EventFilter {
   until?: string;
   limit?: number;
   order?: "asc" | "desc";
+  /** Only events tagged with this framework (compliance_data.frameworks). */
+  framework?: string;
 }
 
 export interface StoredCheckpoint {
@@ -109,4 +111,84 @@ export interface AuditStore {
   /** Small named values that belong to the store (ledger origin, settings). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+}
+
+/** A time window over event timestamps: `since` inclusive, `until` exclusive (ISO 8601, UTC). */
+export interface TimeRange {
+  since?: string;
+  until?: string;
+}
+
+/** AI-call events (type `ai.*`) of one user in a window; raw sums, the query API derives averages. */
+export interface UserCostAggregate {
+  userId: string | null;
+  requests: number;
+  costSum: number;
+  latencySum: number;
+  latencyCount: number;
+  tokensSum: number;
+}
+
+/** AI-call events of one user in a window. */
+export interface UserRateAggregate {
+  userId: string | null;
+  requests: number;
+  costSum: number;
+  costCount: number;
+}
+
+export interface ProviderErrorAggregate {
+  provider: string | null;
+  requests: number;
+  errors: number;
+}
+
+/** An AI call or a refusal, with the consent events (same consentId) joined to it. */
+export interface ConsentUseRow {
+  seq: number;
+  eventId: string;
+  timestamp: string;
+  type: string;
+  userId: string | null;
+  action: string | null;
+  purpose: string | null;
+  consentId: string | null;
+  /** Timestamp of the earliest `consent.granted` event for consentId. */
+  grantedAt: string | null;
+  /** Timestamp of the earliest `consent.revoked` event for consentId. */
+  revokedAt: string | null;
+}
+
+/**
+ * Aggregations behind the query API (src/query/). Each backend answers them in its own SQL,
+ * so they run where the data is; results are unordered (the query API sorts them).
+ */
+export interface StoreAggregates {
+  costByUser(range: TimeRange): Promise<UserCostAggregate[]>;
+  /** Users with more than `moreThan` AI calls in the window. */
+  requestsByUser(range: TimeRange, moreThan: number): Promise<UserRateAggregate[]>;
+  errorsByProvider(range: TimeRange): Promise<ProviderErrorAggregate[]>;
+  /** AI calls and refusals in the window, newest first, with their consent joined. */
+  consentUse(range: TimeRange, limit: number): Promise<ConsentUseRow[]>;
+}
+
+/** Where the live ledger starts after a retention purge: entries below `seq` are archived. */
+export interface LedgerAnchor {
+  /** First seq still in the store. */
+  seq: number;
+  /** Chain hash of entry seq-1 (the archived end of the chain). */
+  chainHash: Uint8Array;
+}
+
+/** Meta key under which a store keeps its anchor (JSON: {"seq":n,"chainHash":"hex"}). */
+export const ANCHOR_META_KEY = "ledger.anchor";
+
+/** Removing an archived prefix of the ledger (retention). */
+export interface StorePurge {
+  /**
+   * Deletes every entry with seq < anchor.seq in one transaction, keeps their leaf hashes as
+   * level-0 Merkle nodes (so roots and proofs stay computable) and records the anchor. Only a
+   * prefix can go: the anchor must not be beyond the head, nor behind the current anchor.
+   */
+  purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }>;
 }

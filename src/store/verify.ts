@@ -10,8 +10,14 @@
  *
  * Merkle roots and signed checkpoints are checked by the ledger on top of this walk, through
  * `onEntry`, so the store is read once.
+ *
+ * After a retention purge the walk starts at the store's anchor (the first seq kept and the
+ * chain hash of the last archived entry). The anchor is only trusted when a
+ * `retention.purged` event in the remaining ledger names it; otherwise the cut is reported
+ * as missing entries.
  */
-import { chainHash, equalBytes, leafHash, ZERO_HASH } from "../ledger/hash.js";
+import { chainHash, equalBytes, leafHash, toHex } from "../ledger/hash.js";
+import { readAnchor } from "./anchor.js";
 import type { AuditEvent } from "../event/schema.js";
 import { columnMismatches, columnsOf } from "./columns.js";
 import type { AuditStore, StoredEntry } from "./types.js";
@@ -20,7 +26,10 @@ export type Problem = "missing" | "modified" | "inserted" | "reordered";
 
 export interface StoreVerifyResult {
   ok: boolean;
+  /** Entries walked (from `fromSeq`). */
   events: number;
+  /** Where the walk started: 0, or the anchor left by a retention purge. */
+  fromSeq: number;
   firstBadSeq: number | null;
   problem: Problem | null;
   detail: string | null;
@@ -47,20 +56,32 @@ function recordProblem(entry: StoredEntry): string | null {
   return null;
 }
 
+/** True when the entry is a retention.purged event naming this anchor. */
+function attests(entry: StoredEntry, seq: number, chainHex: string): boolean {
+  if (entry.columns.type !== "retention.purged") return false;
+  const details = (JSON.parse(entry.canonical) as AuditEvent).details as { anchor?: { seq?: unknown; chainHash?: unknown } } | undefined;
+  return details?.anchor?.seq === seq && details.anchor.chainHash === chainHex;
+}
+
 export async function verifyStore(store: AuditStore, options: StoreVerifyOptions = {}): Promise<StoreVerifyResult> {
-  let expected = 0;
-  let prevChain = ZERO_HASH;
+  const anchor = await readAnchor(store);
+  const fromSeq = anchor.seq;
+  const anchorHex = toHex(anchor.chainHash);
+  let attested = fromSeq === 0;
+  let expected = fromSeq;
+  let prevChain = anchor.chainHash;
   let lookahead: StoredEntry[] = [];
   const fail = (seq: number, problem: Problem, detail: string): StoreVerifyResult => ({
     ok: false,
-    events: expected,
+    events: expected - fromSeq,
+    fromSeq,
     firstBadSeq: seq,
     problem,
     detail,
     headChainHash: prevChain,
   });
 
-  const iterator = store.scan()[Symbol.asyncIterator]();
+  const iterator = store.scan({ fromSeq })[Symbol.asyncIterator]();
   const next = async (): Promise<StoredEntry | undefined> => {
     if (lookahead.length) return lookahead.shift();
     const r = await iterator.next();
@@ -92,11 +113,23 @@ export async function verifyStore(store: AuditStore, options: StoreVerifyOptions
       }
       return fail(entry.seq, "reordered", "entry's chain link belongs to another position");
     }
+    if (!attested && attests(entry, fromSeq, anchorHex)) attested = true;
     options.onEntry?.(entry);
     prevChain = entry.chainHash;
     expected += 1;
-    if (options.onProgress && expected % 10_000 === 0) options.onProgress(expected);
+    if (options.onProgress && (expected - fromSeq) % 10_000 === 0) options.onProgress(expected - fromSeq);
   }
   lookahead = [];
-  return { ok: true, events: expected, firstBadSeq: null, problem: null, detail: null, headChainHash: prevChain };
+  if (!attested) {
+    return {
+      ok: false,
+      events: expected - fromSeq,
+      fromSeq,
+      firstBadSeq: 0,
+      problem: "missing",
+      detail: `entries 0..${fromSeq - 1} are gone and no retention.purged event in the ledger names the anchor at seq ${fromSeq}`,
+      headChainHash: prevChain,
+    };
+  }
+  return { ok: true, events: expected - fromSeq, fromSeq, firstBadSeq: null, problem: null, detail: null, headChainHash: prevChain };
 }

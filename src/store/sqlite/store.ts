@@ -7,10 +7,11 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { AitrailError, errorMessage } from "../../errors.js";
-import { ZERO_HASH } from "../../ledger/hash.js";
+import { equalBytes, ZERO_HASH } from "../../ledger/hash.js";
 import { frontierKeys, sealBatch, type NodeKey } from "../../ledger/seal.js";
 import type {
   AuditStore,
+  ConsentUseRow,
   EventFilter,
   IndexedColumns,
   LedgerHead,
@@ -18,8 +19,18 @@ import type {
   ScanOptions,
   StoredCheckpoint,
   StoredEntry,
+  LedgerAnchor,
+  ProviderErrorAggregate,
+  StoreAggregates,
+  StorePurge,
+  TimeRange,
+  UserCostAggregate,
+  UserRateAggregate,
 } from "../types.js";
+import { ANCHOR_META_KEY } from "../types.js";
+import { decodeAnchor, encodeAnchor } from "../anchor.js";
 import { COLUMN_NAMES } from "../columns.js";
+import * as aggregates from "./aggregates.js";
 import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.js";
 
 type Db = Database.Database;
@@ -38,7 +49,7 @@ export interface SqliteStoreOptions {
 
 const INSERT_COLUMNS = ["seq", ...COLUMN_NAMES, "record", "leaf_hash", "chain_hash"] as const;
 
-export class SqliteStore implements AuditStore {
+export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
   readonly kind = "sqlite" as const;
   readonly location: string;
   #db: Db | undefined;
@@ -167,14 +178,30 @@ export class SqliteStore implements AuditStore {
       `INSERT INTO audit_logs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
     );
     const insertNode = this.#stmt("insertNode", "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    const byId = this.#stmt("byId", "SELECT * FROM audit_logs WHERE event_id = ?");
     return db
       .transaction(() => {
+        // Idempotent by eventId: an entry already stored (a redelivery) is not written again;
+        // the stored one is returned in its place.
+        const known = new Map<string, StoredEntry>();
+        const fresh: PreparedEntry[] = [];
+        const freshIds = new Set<string>();
+        for (const e of entries) {
+          if (known.has(e.eventId) || freshIds.has(e.eventId)) continue;
+          const row = byId.get(e.eventId) as Row | undefined;
+          if (row) {
+            known.set(e.eventId, toEntry(row));
+          } else {
+            fresh.push(e);
+            freshIds.add(e.eventId);
+          }
+        }
+        if (fresh.length === 0) return entries.map((e) => known.get(e.eventId)!);
         const head = this.#headSync();
         const frontier = this.#nodesSync(frontierKeys(head.size));
-        const sealed = sealBatch({ ...head, frontier }, entries);
-        const out: StoredEntry[] = [];
-        for (let i = 0; i < entries.length; i++) {
-          const e = entries[i]!;
+        const sealed = sealBatch({ ...head, frontier }, fresh);
+        for (let i = 0; i < fresh.length; i++) {
+          const e = fresh[i]!;
           const seq = sealed.seqs[i]!;
           const chain = sealed.chainHashes[i]!;
           const c = e.columns;
@@ -185,10 +212,10 @@ export class SqliteStore implements AuditStore {
             Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength),
             Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength),
           );
-          out.push({ ...e, seq, chainHash: chain });
+          known.set(e.eventId, { ...e, seq, chainHash: chain });
         }
         for (const n of sealed.nodes) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
-        return out;
+        return entries.map((e) => known.get(e.eventId)!);
       })
       .immediate();
   }
@@ -207,7 +234,13 @@ export class SqliteStore implements AuditStore {
     const row = this.#stmt("head", "SELECT seq, chain_hash FROM audit_logs ORDER BY seq DESC LIMIT 1").get() as
       | { seq: number; chain_hash: Buffer }
       | undefined;
-    if (!row) return { size: 0, chainHash: ZERO_HASH };
+    if (!row) {
+      // Everything below the anchor was archived by retention; the ledger continues from it.
+      const anchor = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(ANCHOR_META_KEY) as { value: string } | undefined;
+      if (!anchor) return { size: 0, chainHash: ZERO_HASH };
+      const a = decodeAnchor(anchor.value, this.location);
+      return { size: a.seq, chainHash: a.chainHash };
+    }
     return { size: row.seq + 1, chainHash: new Uint8Array(row.chain_hash) };
   }
 
@@ -219,7 +252,10 @@ export class SqliteStore implements AuditStore {
     const leaf = this.#stmt("leaf", "SELECT leaf_hash FROM audit_logs WHERE seq = ?");
     const node = this.#stmt("node", "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?");
     return keys.map((k) => {
-      const row = (k.level === 0 ? leaf.get(k.index) : node.get(k.level, k.index)) as { leaf_hash?: Buffer; hash?: Buffer } | undefined;
+      // A purged entry's leaf hash lives on as a level-0 node.
+      const row = (k.level === 0 ? (leaf.get(k.index) ?? node.get(0, k.index)) : node.get(k.level, k.index)) as
+        | { leaf_hash?: Buffer; hash?: Buffer }
+        | undefined;
       const hash = row?.leaf_hash ?? row?.hash;
       if (!hash) {
         throw new AitrailError("STORE_CORRUPT", `${this.location}: Merkle node level ${k.level} index ${k.index} is missing`, { details: { ...k } });
@@ -278,6 +314,10 @@ export class SqliteStore implements AuditStore {
         where.push("timestamp < ?");
         params.push(filter.until);
       }
+      if (filter.framework !== undefined) {
+        where.push("EXISTS (SELECT 1 FROM json_each(compliance_data, '$.frameworks') WHERE value = ?)");
+        params.push(filter.framework);
+      }
       const order = filter.order === "asc" ? "ASC" : "DESC";
       const limit = Math.max(0, Math.min(filter.limit ?? 100, 1_000_000));
       const sql = `SELECT * FROM audit_logs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${order} LIMIT ${limit}`;
@@ -318,6 +358,51 @@ export class SqliteStore implements AuditStore {
     return this.#guard(() => {
       this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
     });
+  }
+
+  costByUser(range: TimeRange): Promise<UserCostAggregate[]> {
+    return this.#guard(() => aggregates.costByUser(this.db, range));
+  }
+
+  requestsByUser(range: TimeRange, moreThan: number): Promise<UserRateAggregate[]> {
+    return this.#guard(() => aggregates.requestsByUser(this.db, range, moreThan));
+  }
+
+  errorsByProvider(range: TimeRange): Promise<ProviderErrorAggregate[]> {
+    return this.#guard(() => aggregates.errorsByProvider(this.db, range));
+  }
+
+  consentUse(range: TimeRange, limit: number): Promise<ConsentUseRow[]> {
+    return this.#guard(() => aggregates.consentUse(this.db, range, limit));
+  }
+
+  purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }> {
+    return this.#guard(() =>
+      this.db
+        .transaction(() => {
+          const current = decodeAnchor(
+            (this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(ANCHOR_META_KEY) as { value: string } | undefined)?.value ?? null,
+            this.location,
+          );
+          const head = this.#headSync();
+          if (anchor.seq < current.seq || anchor.seq > head.size) {
+            throw new AitrailError("INVALID_ARGUMENT", `${this.location}: cannot purge below seq ${anchor.seq} (ledger holds ${current.seq}..${head.size - 1})`);
+          }
+          if (anchor.seq === current.seq) return { deleted: 0 };
+          const last = this.db.prepare("SELECT chain_hash FROM audit_logs WHERE seq = ?").get(anchor.seq - 1) as { chain_hash: Buffer } | undefined;
+          if (!last || !equalBytes(new Uint8Array(last.chain_hash), anchor.chainHash)) {
+            throw new AitrailError("INVALID_ARGUMENT", `${this.location}: the anchor's chain hash is not the chain hash of entry ${anchor.seq - 1}`);
+          }
+          this.db.prepare("INSERT OR IGNORE INTO merkle_nodes(level, idx, hash) SELECT 0, seq, leaf_hash FROM audit_logs WHERE seq < ?").run(anchor.seq);
+          const deleted = this.db.prepare("DELETE FROM audit_logs WHERE seq < ?").run(anchor.seq).changes;
+          this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+            ANCHOR_META_KEY,
+            encodeAnchor(anchor),
+          );
+          return { deleted };
+        })
+        .immediate(),
+    );
   }
 
   #guard<T>(fn: () => T): Promise<T> {
