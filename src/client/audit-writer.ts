@@ -81,7 +81,11 @@ export class AuditWriter {
     if (this.#closed) {
       return Promise.reject(new AitrailError("RECORDER_CLOSED", "the trail is closed; no call can be audited"));
     }
-    if (this.#o.failMode === "closed") return this.#commit(event);
+    if (this.#o.failMode === "closed") {
+      const committing = this.#commit(event);
+      this.#track(committing);
+      return committing;
+    }
     this.#track(this.#writeOpen(event));
     return Promise.resolve();
   }

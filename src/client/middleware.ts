@@ -98,11 +98,17 @@ export function auditMiddleware(trail: AITrail, context: ContextSource = {}, opt
       let usage: LanguageModelV3Usage | undefined;
       let finishReason: string | undefined;
       let error: unknown;
+      // A reader that stops reading after aborting never pulls again: the abort itself ends the call.
+      const onAbort = (): void => {
+        void recordFailure(call, new DOMException("the call was aborted", "AbortError"), params, { text, ...(usage ? { usage } : {}) }).catch(() => undefined);
+      };
+      params.abortSignal?.addEventListener("abort", onAbort, { once: true });
       const stream = new ReadableStream<LanguageModelV3StreamPart>({
         async pull(controller) {
           try {
             const next = await reader.read();
             if (next.done) {
+              params.abortSignal?.removeEventListener("abort", onAbort);
               if (error === undefined && usage !== undefined) {
                 await call.succeed({ text, tokens: tokensFromModelUsage(usage), finishReason });
               } else {

@@ -122,7 +122,8 @@ export function answerFor(model: string, messages: readonly ChatMessageIn[], max
   const digest = createHash("sha256").update(model).update("\u0000").update(JSON.stringify(messages)).digest();
   const sentences = [`${pick(OPENERS, digest[0] ?? 0)}: ${pick(CLAIMS, digest[1] ?? 0)} "${topicOf(lastUser)}".`];
   const extra = 1 + ((digest[2] ?? 0) % 3);
-  for (let i = 0; i < extra; i++) sentences.push(pick(FOLLOW, (digest[3 + i] ?? 0) + i));
+  const first = digest[3] ?? 0;
+  for (let i = 0; i < extra; i++) sentences.push(pick(FOLLOW, first + i));
   let text = sentences.join(" ");
   let finishReason: Answer["finishReason"] = "stop";
   if (maxTokens !== undefined && countTokens(text) > maxTokens) {
