@@ -1,0 +1,4 @@
+export * from "./legal-basis.js";
+export * from "./purposes.js";
+export * from "./manager.js";
+export * from "./policy.js";
