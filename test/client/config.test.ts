@@ -29,7 +29,7 @@ describe("AITrail options", () => {
       providers: [{ name: "anthropic", config: { apiKey: "a" } }],
       compliance: { framework: "SOC2", soc2: { enableMonitoring: true, logRetention: "365-days" } },
       auditLog: { storage: { type: "append-only", integrityCheck: "SHA-256", encryption: "AES-256" } },
-      protect: (e) => e,
+      protect: (e: unknown) => e as never,
     });
     expect(c.audit.storage).toEqual({ type: "sqlite", path: "./aitrail.db" });
     expect(c.audit.encryption).toBe("AES-256-GCM");
