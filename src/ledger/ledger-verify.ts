@@ -10,16 +10,22 @@
  *
  * A checkpoint for more entries than the database holds means entries were cut off (or the
  * database was restored from an older copy): `truncated`.
+ *
+ * After a retention purge the walk starts at `fromSeq`: the tree is resumed from the stored
+ * frontier of that size, and a checkpoint of the archived prefix is checked against the
+ * stored nodes plus a consistency proof to the recomputed root of the whole ledger.
  */
 import { AitrailError, errorMessage } from "../errors.js";
 import { openCheckpoint } from "./checkpoint.js";
 import type { CheckpointRecord } from "./checkpointer.js";
 import { ORIGIN_META_KEY } from "./checkpointer.js";
 import { equalBytes, nodeHash } from "./hash.js";
+import { frontierKeys } from "./seal.js";
 import { KeyDirectory } from "./keys.js";
 import { EMPTY_ROOT } from "./merkle.js";
 import { encodeBase64, type VerifierKey } from "./note.js";
-import { rootAt, type TreeReader } from "./tree.js";
+import { consistencyProofAt, rootAt, type TreeReader } from "./tree.js";
+import { verifyConsistency } from "./verify-proof.js";
 import { readWitness, type WitnessEntry } from "./witness.js";
 
 export type LedgerProblem = "no-key" | "bad-checkpoint" | "origin" | "truncated" | "root-mismatch" | "node-mismatch";
@@ -50,6 +56,10 @@ export interface LedgerVerifyInput {
   origin: string | null;
   /** The store's Merkle nodes, cross-checked against the recomputed roots. */
   nodes?: TreeReader;
+  /** First seq the walk will feed (the retention anchor); 0 unless a prefix was purged. */
+  fromSeq?: number;
+  /** Hashes of frontierKeys(fromSeq), read from the store, when fromSeq > 0. */
+  frontier?: readonly Uint8Array[];
 }
 
 interface Target {
@@ -66,14 +76,29 @@ export class LedgerVerifier {
   readonly #stack: { level: number; hash: Uint8Array }[] = [];
   #size = 0;
 
+  readonly #fromSeq: number;
+
   constructor(input: LedgerVerifyInput) {
     this.#input = input;
+    this.#fromSeq = input.fromSeq ?? 0;
+    if (this.#fromSeq > 0) {
+      const keys = frontierKeys(this.#fromSeq);
+      if (!input.frontier || input.frontier.length !== keys.length || !input.nodes) {
+        throw new AitrailError("INVALID_ARGUMENT", `resuming the Merkle tree at seq ${this.#fromSeq} needs its frontier and the store's nodes`);
+      }
+      keys.forEach((k, i) => this.#stack.push({ level: k.level, hash: input.frontier![i]! }));
+      this.#size = this.#fromSeq;
+    }
     this.#roots.set(0, EMPTY_ROOT);
     this.#wanted = new Set([...input.checkpoints.map((c) => c.treeSize), ...(input.witness ?? []).map((w) => w.treeSize)]);
+    if (this.#fromSeq > 0) this.#roots.set(this.#fromSeq, this.#root());
   }
 
-  /** Feeds the next leaf hash, in seq order. */
-  add(leafHash: Uint8Array): void {
+  /** Feeds the next leaf hash, in seq order (seq, when given, is checked). */
+  add(leafHash: Uint8Array, seq?: number): void {
+    if (seq !== undefined && seq !== this.#size) {
+      throw new AitrailError("INVALID_ARGUMENT", `the ledger check expected seq ${this.#size} next, was given ${seq}`);
+    }
     let node = { level: 0, hash: leafHash };
     for (let top = this.#stack.at(-1); top && top.level === node.level; top = this.#stack.at(-1)) {
       this.#stack.pop();
@@ -93,6 +118,18 @@ export class LedgerVerifier {
     let acc = this.#stack[this.#stack.length - 1]!.hash;
     for (let i = this.#stack.length - 2; i >= 0; i--) acc = nodeHash(this.#stack[i]!.hash, acc);
     return acc;
+  }
+
+  async #checkArchived(t: Target & { root: Uint8Array }, root: Uint8Array, size: number): Promise<string | null> {
+    const nodes = this.#input.nodes!;
+    try {
+      if (!equalBytes(await rootAt(nodes, t.treeSize), t.root)) return `${t.source}: the kept Merkle nodes of the archived entries do not hash to the signed root`;
+      const proof = await consistencyProofAt(nodes, t.treeSize, size);
+      if (!verifyConsistency(t.treeSize, size, t.root, root, proof)) return `${t.source}: the ledger does not extend the archived tree it signed`;
+      return null;
+    } catch (err) {
+      return `${t.source}: the archived part of the tree cannot be read: ${errorMessage(err)}`;
+    }
   }
 
   /** Checks every checkpoint against the roots recomputed from the leaves fed so far. */
@@ -136,6 +173,13 @@ export class LedgerVerifier {
 
     let lastGood = 0;
     for (const t of opened) {
+      if (t.treeSize < this.#fromSeq && t.treeSize > 0) {
+        // A checkpoint of the purged prefix: its root from the kept nodes, and a proof that
+        // the whole ledger extends it.
+        const problem = await this.#checkArchived(t, root, size);
+        if (problem) return fail("root-mismatch", problem, null);
+        continue;
+      }
       if (t.treeSize > size) {
         return fail(
           "truncated",
@@ -155,7 +199,7 @@ export class LedgerVerifier {
     }
 
     if (this.#input.nodes) {
-      for (const s of new Set([...opened.map((t) => t.treeSize), size])) {
+      for (const s of new Set([...opened.map((t) => t.treeSize).filter((x) => x >= this.#fromSeq), size])) {
         const expected = s === size ? root : this.#roots.get(s)!;
         let stored: Uint8Array;
         try {
@@ -186,20 +230,26 @@ export interface PrepareLedgerVerifyOptions {
   trusted?: readonly VerifierKey[];
   /** Witness file to check; null for none. A missing file is no witness. */
   witnessFile?: string | null;
+  /** First seq the store walk feeds: the retention anchor's seq after a purge (default 0). */
+  fromSeq?: number;
 }
 
 /**
  * Reads the checkpoints, the origin, the trusted keys and the witness file, and returns a
  * verifier to feed during the store walk:
  *
- *   const ledger = await prepareLedgerVerify(store, { keyDir, witnessFile });
- *   const r = await verifyStore(store, { onEntry: (e) => ledger.add(e.leafHash) });
+ *   const ledger = await prepareLedgerVerify(store, { keyDir, witnessFile, fromSeq: (await readAnchor(store)).seq });
+ *   const r = await verifyStore(store, { onEntry: (e) => ledger.add(e.leafHash, e.seq) });
  *   if (r.ok) report(await ledger.finish());
  */
 export async function prepareLedgerVerify(store: LedgerVerifyStore, options: PrepareLedgerVerifyOptions = {}): Promise<LedgerVerifier> {
   const trusted = options.trusted ?? (options.keyDir ? await new KeyDirectory(options.keyDir).verifierKeys() : []);
   const witness = options.witnessFile ? await readWitness(options.witnessFile) : null;
+  const fromSeq = options.fromSeq ?? 0;
+  const frontier = fromSeq > 0 ? await store.getNodes(frontierKeys(fromSeq)) : [];
   return new LedgerVerifier({
+    fromSeq,
+    frontier,
     checkpoints: await store.listCheckpoints(),
     witness,
     witnessFile: options.witnessFile ?? null,

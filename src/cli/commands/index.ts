@@ -4,7 +4,12 @@ import type { CliContext } from "../context.js";
 import { registerDemo } from "./demo.js";
 import { registerQuery } from "./query.js";
 import { registerVerify } from "./verify.js";
+import { registerCheckpoint } from "./checkpoint.js";
+import { registerProve } from "./prove.js";
+import { registerVerifyBundle } from "./verify-bundle.js";
+import { registerKeys } from "./keys.js";
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: RegisterCommand[] = [registerDemo, registerVerify, registerQuery];
+COMMANDS.push(registerCheckpoint, registerProve, registerVerifyBundle, registerKeys);
