@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { registerDemo } from "./demo.js";
+import { registerLoad } from "./load.js";
 import { registerQuery } from "./query.js";
 import { registerVerify } from "./verify.js";
 import { registerCheckpoint } from "./checkpoint.js";
@@ -11,5 +12,5 @@ import { registerKeys } from "./keys.js";
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerDemo, registerVerify, registerQuery];
+export const COMMANDS: RegisterCommand[] = [registerDemo, registerVerify, registerQuery, registerLoad];
 COMMANDS.push(registerCheckpoint, registerProve, registerVerifyBundle, registerKeys);
