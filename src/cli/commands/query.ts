@@ -1,27 +1,60 @@
 import type { Command } from "commander";
 import { AitrailError } from "../../errors.js";
+import { AuditQuery, parseDuration, toRecord } from "../../query/audit-query.js";
+import { toCsv, toTable, type TableRow } from "../../query/format.js";
 import { parsePositiveInt, withStore, type CliContext } from "../context.js";
 
-interface EventsOptions {
+interface OutputOptions {
   db?: string;
   store?: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+interface EventsOptions extends OutputOptions {
   user?: string;
   type?: string;
   limit: string;
-  json?: boolean;
 }
+
+const SUBCOMMANDS = "events, cost-by-user, anomalies, error-rate, compliance, consent";
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("--db <file>", "SQLite database file", "aitrail.db")
+    .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
+    .option("--json", "print JSON")
+    .option("--csv", "print CSV (formula cells neutralised)");
+}
+
+function print(ctx: CliContext, opts: OutputOptions, rows: TableRow[], json: unknown = rows, columns?: string[]): void {
+  if (opts.json && opts.csv) throw new AitrailError("INVALID_ARGUMENT", "choose one of --json and --csv");
+  if (opts.json) ctx.io.out(`${JSON.stringify(json, null, 2)}\n`);
+  else if (opts.csv) ctx.io.out(toCsv(rows, columns));
+  else ctx.io.out(toTable(rows, columns));
+}
+
+function date(name: string, value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new AitrailError("INVALID_ARGUMENT", `${name} must be a date (2025-01-31 or an ISO 8601 time), got "${value}"`);
+  return d;
+}
+
+function number(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new AitrailError("INVALID_ARGUMENT", `${name} must be a number >= 0, got "${value}"`);
+  return n;
+}
+
+const withQuery = <T>(opts: OutputOptions, fn: (q: AuditQuery) => Promise<T>): Promise<T> => withStore(opts, true, (store) => fn(new AuditQuery(store)));
 
 export function registerQuery(program: Command, ctx: CliContext): void {
   const query = program.command("query").description("answer questions from the audit trail");
-  query
-    .command("events")
-    .description("events, newest first")
-    .option("--db <file>", "SQLite database file", "aitrail.db")
-    .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
-    .option("--user <id>", "only this user's events")
+
+  common(query.command("events").description("events, newest first"))
+    .option("--user <id>", "only this user's events (the id as stored)")
     .option("--type <type>", "only events of this type (ai.generate, policy.denied, ...)")
     .option("--limit <n>", "at most this many events", "100")
-    .option("--json", "print a JSON array")
     .action(async (opts: EventsOptions) => {
       const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
       const rows = await withStore(opts, true, (store) =>
@@ -32,9 +65,10 @@ export function registerQuery(program: Command, ctx: CliContext): void {
           order: "desc",
         }),
       );
-      const events: Record<string, unknown>[] = rows.map((r) => ({ seq: r.seq, ...(JSON.parse(r.canonical) as Record<string, unknown>) }));
-      if (opts.json) {
-        ctx.io.out(`${JSON.stringify(events, null, 2)}\n`);
+      const events = rows.map(toRecord) as unknown as Record<string, unknown>[];
+      if (opts.json || opts.csv) {
+        const flat = events.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === "object" && v !== null ? JSON.stringify(v) : v]))) as TableRow[];
+        print(ctx, opts, flat, events);
         return;
       }
       if (events.length === 0) {
@@ -47,7 +81,69 @@ export function registerQuery(program: Command, ctx: CliContext): void {
         );
       }
     });
+
+  common(query.command("cost-by-user").description("AI calls, cost, latency and tokens per user, most expensive first"))
+    .option("--since <date>", "start (inclusive); default 30 days ago")
+    .option("--until <date>", "end (inclusive); default now")
+    .action(async (opts: OutputOptions & { since?: string; until?: string }) => {
+      const until = opts.until !== undefined ? date("--until", opts.until) : new Date();
+      const since = opts.since !== undefined ? date("--since", opts.since) : new Date(until.getTime() - 30 * 86_400_000);
+      const rows = await withQuery(opts, (q) => q.getCostByUser(since, until));
+      print(ctx, opts, rows as unknown as TableRow[], rows, ["userId", "totalRequests", "totalCost", "avgLatency", "totalTokens"]);
+    });
+
+  common(query.command("anomalies").description("users above a request rate (the brief's detectAnomalies)"))
+    .option("--threshold <n>", "requests per hour", "100")
+    .option("--window <duration>", "look-back window (30m, 1h, 24h)", "1h")
+    .action(async (opts: OutputOptions & { threshold: string; window: string }) => {
+      const threshold = number("--threshold", opts.threshold);
+      const windowMs = parseDuration(opts.window);
+      const rows = await withQuery(opts, (q) => q.detectAnomalies(threshold, { windowMs }));
+      print(ctx, opts, rows as unknown as TableRow[], rows, ["userId", "requestsPerHour", "avgCostPerRequest"]);
+    });
+
+  common(query.command("error-rate").description("error rate of AI calls per provider, worst first"))
+    .option("--window <duration>", "look-back window (1h, 24h, 7d)", "24h")
+    .action(async (opts: OutputOptions & { window: string }) => {
+      const windowMs = parseDuration(opts.window);
+      const rows = await withQuery(opts, (q) => q.errorRateByProvider(windowMs));
+      print(ctx, opts, rows as unknown as TableRow[], rows, ["provider", "totalRequests", "errors", "errorRate"]);
+    });
+
+  common(query.command("compliance").description("events tagged with a framework, newest first"))
+    .requiredOption("--framework <name>", "GDPR, HIPAA, SOC2, EU_AI_ACT or PCI_DSS")
+    .option("--days <n>", "look-back in days", "90")
+    .option("--limit <n>", "at most this many events", "10000")
+    .action(async (opts: OutputOptions & { framework: string; days: string; limit: string }) => {
+      const days = number("--days", opts.days);
+      const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
+      const report = await withQuery(opts, (q) => q.getComplianceReport(opts.framework, days, { limit }));
+      const rows = report.events.map((e) => ({
+        seq: e.seq,
+        timestamp: e.timestamp,
+        eventId: e.eventId,
+        type: e.type,
+        userId: e.userId ?? null,
+        action: e.action ?? null,
+        purpose: e.purpose ?? null,
+        provider: e.provider ?? null,
+        status: e.status ?? null,
+      }));
+      print(ctx, opts, rows, report);
+      if (report.truncated && !opts.json) ctx.io.err(`(more than ${limit} events matched; raise --limit)\n`);
+    });
+
+  common(query.command("consent").description("AI calls with the consent they named: granted, revoked, valid at the call"))
+    .option("--days <n>", "look-back in days", "90")
+    .option("--limit <n>", "at most this many rows", "1000")
+    .action(async (opts: OutputOptions & { days: string; limit: string }) => {
+      const days = number("--days", opts.days);
+      const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
+      const rows = await withQuery(opts, (q) => q.consentTracking(days, { limit }));
+      print(ctx, opts, rows as unknown as TableRow[], rows, ["timestamp", "userId", "action", "consentId", "granted", "revoked", "validAtCall", "eventId"]);
+    });
+
   query.action(() => {
-    throw new AitrailError("INVALID_ARGUMENT", "aitrail query needs a subcommand: events");
+    throw new AitrailError("INVALID_ARGUMENT", `aitrail query needs a subcommand: ${SUBCOMMANDS}`);
   });
 }
