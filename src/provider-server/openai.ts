@@ -1,8 +1,14 @@
-/** POST /v1/chat/completions in the OpenAI wire format, plain JSON and SSE streaming. */
+/**
+ * POST /v1/chat/completions in the OpenAI wire format, plain JSON and SSE streaming.
+ * The "mistral" dialect (served under /mistral/v1) differs where Mistral's API does: its
+ * error JSON, and usage in the final stream chunk without stream_options.
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerFor, chunksOf, type ChatMessageIn } from "./answers.js";
 import { parseFailure, openaiErrorBody, type FailureKind, type HttpFailure } from "./failures.js";
 import { BodyError, header, pause, readJson, sendJson, startSse, textOf } from "./http.js";
+
+export type ChatDialect = "openai" | "mistral";
 
 export interface ChatHandlerOptions {
   chunkDelayMs: number;
@@ -51,24 +57,26 @@ function usageOf(promptTokens: number, completionTokens: number) {
   };
 }
 
-function sendError(res: ServerResponse, status: HttpFailure, message?: string): void {
-  sendJson(res, status, openaiErrorBody(status, message));
+function errorBody(dialect: ChatDialect, status: HttpFailure, message?: string): unknown {
+  const body = openaiErrorBody(status, message);
+  return dialect === "mistral" ? { object: "error", ...body.error } : body;
 }
 
-export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, opts: ChatHandlerOptions): Promise<void> {
+export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, opts: ChatHandlerOptions, dialect: ChatDialect = "openai"): Promise<void> {
   let request: ChatRequest;
   try {
     request = parseChatRequest(await readJson(req));
   } catch (err) {
     if (err instanceof BodyError) {
-      sendJson(res, err.status, { error: { message: err.message, type: "invalid_request_error", param: null, code: null } });
+      const body = { message: err.message, type: "invalid_request_error", param: null, code: null };
+      sendJson(res, err.status, dialect === "mistral" ? { object: "error", ...body } : { error: body });
       return;
     }
     throw err;
   }
   const failure = parseFailure(header(req, "x-aitrail-fail"), request.model);
   if (failure === "timeout" || (failure === "stall" && !request.stream)) return; // never answered; the client gives up
-  if (typeof failure === "number") return sendError(res, failure);
+  if (typeof failure === "number") return sendJson(res, failure, errorBody(dialect, failure));
 
   const answer = answerFor(request.model, request.messages, request.maxTokens);
   const id = `chatcmpl-${opts.nextId()}`;
@@ -89,7 +97,7 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
     });
     return;
   }
-  await streamAnswer(req, res, request, answer, { id, created, failure, delay: chunkDelay(req, opts.chunkDelayMs) });
+  await streamAnswer(req, res, request, answer, { id, created, failure, dialect, delay: chunkDelay(req, opts.chunkDelayMs) });
 }
 
 export function chunkDelay(req: IncomingMessage, fallback: number): number {
@@ -103,7 +111,7 @@ async function streamAnswer(
   res: ServerResponse,
   request: ChatRequest,
   answer: ReturnType<typeof answerFor>,
-  ctx: { id: string; created: number; failure: FailureKind | undefined; delay: number },
+  ctx: { id: string; created: number; failure: FailureKind | undefined; dialect: ChatDialect; delay: number },
 ): Promise<void> {
   const base = { id: ctx.id, object: "chat.completion.chunk", created: ctx.created, model: request.model, system_fingerprint: "aitrail-local-test" };
   const send = (payload: unknown): void => {
@@ -120,15 +128,17 @@ async function streamAnswer(
       return;
     }
     if (i === 2 && ctx.failure === "midstream") {
-      send(openaiErrorBody(500, "The server had an error while streaming the response (simulated)."));
+      send(errorBody(ctx.dialect, 500, "The server had an error while streaming the response (simulated)."));
       res.end();
       return;
     }
     send({ ...base, choices: [{ index: 0, delta: { content: chunks[i] }, logprobs: null, finish_reason: null }] });
   }
   if (!(await pause(res, ctx.delay))) return;
-  send({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: answer.finishReason }] });
-  if (request.includeUsage) send({ ...base, choices: [], usage: usageOf(answer.promptTokens, answer.completionTokens) });
+  const usage = usageOf(answer.promptTokens, answer.completionTokens);
+  const finalUsage = ctx.dialect === "mistral" ? { usage } : {};
+  send({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: answer.finishReason }], ...finalUsage });
+  if (request.includeUsage && ctx.dialect === "openai") send({ ...base, choices: [], usage });
   res.write("data: [DONE]\n\n");
   res.end();
 }

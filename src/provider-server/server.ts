@@ -6,12 +6,15 @@
  *   GET  /v1/models
  *   POST /v1/chat/completions   (stream: true with stream_options.include_usage gives usage)
  *   POST /v1/messages           (Anthropic Messages API, plain and streaming)
+ *   POST /mistral/v1/chat/completions                   (Mistral's dialect of chat completions)
+ *   POST /v1beta/models/{model}:generateContent         (Gemini API; :streamGenerateContent?alt=sse streams)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AitrailError, errorMessage } from "../errors.js";
 import { handleMessages } from "./anthropic.js";
 import { anthropicErrorBody, openaiErrorBody } from "./failures.js";
+import { GOOGLE_PATH, googleErrorBody, handleGenerateContent } from "./google.js";
 import { bearerToken, header, secretMatches, sendJson } from "./http.js";
 import { handleChatCompletions, type ChatHandlerOptions } from "./openai.js";
 
@@ -31,8 +34,10 @@ export interface ProviderServerOptions {
 export interface ProviderServer {
   /** Origin, e.g. http://127.0.0.1:4010 */
   url: string;
-  /** API base for SDK clients: `${url}/v1`. */
+  /** API base for OpenAI, OpenAI-compatible and Anthropic clients: `${url}/v1`. */
   baseURL: string;
+  /** API bases per provider kind, for the AI SDK clients' `baseURL` option. */
+  baseURLs: { openai: string; anthropic: string; mistral: string; google: string; "openai-compatible": string };
   port: number;
   host: string;
   /** Number of requests received so far. */
@@ -76,10 +81,11 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const anthropic = path === "/v1/messages";
+    const google = GOOGLE_PATH.exec(path);
     if (options.apiKey !== undefined) {
-      const presented = anthropic ? header(req, "x-api-key") ?? bearerToken(req) : bearerToken(req);
+      const presented = anthropic ? header(req, "x-api-key") ?? bearerToken(req) : google ? header(req, "x-goog-api-key") : bearerToken(req);
       if (!secretMatches(presented, options.apiKey)) {
-        return sendJson(res, 401, anthropic ? anthropicErrorBody(401, "invalid x-api-key") : openaiErrorBody(401));
+        return sendJson(res, 401, anthropic ? anthropicErrorBody(401, "invalid x-api-key") : google ? googleErrorBody(401, "API key not valid.") : openaiErrorBody(401));
       }
     }
     if (req.method === "GET" && path === "/v1/models") {
@@ -89,6 +95,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
       });
     }
     if (req.method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(req, res, handlerOptions);
+    if (req.method === "POST" && path === "/mistral/v1/chat/completions") return handleChatCompletions(req, res, handlerOptions, "mistral");
+    if (req.method === "POST" && google) return handleGenerateContent(req, res, decodeURIComponent(google[1]!), google[2] === "streamGenerateContent", handlerOptions);
     if (req.method === "POST" && anthropic) return handleMessages(req, res, handlerOptions);
     if (req.method === "GET" && (path === "/" || path === "/health")) {
       return sendJson(res, 200, { status: "ok", server: "aitrail local test provider", note: "for local use and testing; runs no model" });
@@ -120,6 +128,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   return {
     url,
     baseURL: `${url}/v1`,
+    baseURLs: { openai: `${url}/v1`, anthropic: `${url}/v1`, mistral: `${url}/mistral/v1`, google: `${url}/v1beta`, "openai-compatible": `${url}/v1` },
     port: address.port,
     host: address.address,
     get requests() {

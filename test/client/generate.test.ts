@@ -105,13 +105,33 @@ describe("AITrail.generate over real HTTP", () => {
     expect(stored!.prompt).toBe("system: Be brief.\nuser: What should we change in onboarding?");
   });
 
-  it("works through the Anthropic client too", async () => {
-    const { t, path } = trail();
-    const result = await t.generate({ input: { text: "Analyze customer feedback" }, provider: "anthropic", model: "claude-sonnet-4-5", maxOutputTokens: 1000 });
+  it.each([
+    // provider, model, list price $/M (input, output)
+    ["openai", "gpt-4o", 2.5, 10],
+    ["anthropic", "claude-sonnet-4-5", 3, 15],
+    ["mistral", "mistral-large-latest", 2, 6],
+    ["google", "gemini-2.5-flash", 0.3, 2.5],
+  ] as const)("works through the real %s client, plain and streaming", async (provider, model, inPrice, outPrice) => {
+    const { t, path } = trail({
+      providers: [
+        { name: "openai", config: { apiKey: KEY, baseURL: server.baseURLs.openai } },
+        { name: "anthropic", config: { apiKey: KEY, baseURL: server.baseURLs.anthropic } },
+        { name: "mistral", config: { apiKey: KEY, baseURL: server.baseURLs.mistral } },
+        { name: "google", config: { apiKey: KEY, baseURL: server.baseURLs.google } },
+      ],
+    });
+    const expectedCost = (150 * inPrice + 320 * outPrice) / 1e6;
+    const result = await t.generate({ input: { text: "Analyze customer feedback" }, provider, model, maxOutputTokens: 1000 });
     expect(result.usage).toEqual({ input: 150, output: 320, total: 470 });
-    // claude-sonnet-4-5 list price: $3/M input, $15/M output
-    expect(result.cost).toBe(0.00525);
-    expect((await readEvent(path, result.eventId!))!.provider).toBe("anthropic");
+    expect(result.cost).toBeCloseTo(expectedCost, 12);
+    expect(await readEvent(path, result.eventId!)).toMatchObject({ provider, model, status: "success", tokens: { input: 150, output: 320, total: 470 } });
+    const s = t.stream({ input: { text: "Analyze customer feedback" }, provider, model, maxOutputTokens: 1000 });
+    let text = "";
+    for await (const chunk of s) text += chunk;
+    expect(text).toBe(result.content);
+    const streamed = await s.result;
+    expect(streamed.usage).toEqual({ input: 150, output: 320, total: 470 });
+    expect(await readEvent(path, s.eventId!)).toMatchObject({ type: "ai.stream", provider, model, cost: streamed.cost, tokens: { input: 150, output: 320, total: 470 } });
   });
 
   it("records an unknown model's cost as null with costUnknown, never 0", async () => {

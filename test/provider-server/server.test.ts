@@ -22,8 +22,8 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
 
 function sseData(text: string): unknown[] {
   return text
-    .split("\n\n")
-    .map((block) => block.split("\n").find((l) => l.startsWith("data: "))?.slice(6))
+    .split(/\r?\n\r?\n/)
+    .map((block) => block.split(/\r?\n/).find((l) => l.startsWith("data: "))?.slice(6))
     .filter((d): d is string => d !== undefined && d !== "[DONE]")
     .map((d) => JSON.parse(d) as unknown);
 }
@@ -185,5 +185,45 @@ describe("local provider server: Anthropic messages", () => {
     const res = await post("/messages", { model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] }, { "x-api-key": KEY, "x-aitrail-fail": "503" });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
+  });
+});
+
+describe("local provider server: Mistral and Gemini dialects", () => {
+  it("puts usage in Mistral's final stream chunk and uses its error JSON", async () => {
+    const raw = await (await fetch(`${server.baseURLs.mistral}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: "mistral-large-latest", stream: true, messages: [{ role: "user", content: "Analyze customer feedback" }] }),
+    })).text();
+    const chunks = sseData(raw) as { choices: { finish_reason: string | null }[]; usage?: Record<string, number> }[];
+    const last = chunks.at(-1)!;
+    expect(last.choices[0]!.finish_reason).toBe("stop");
+    expect(last.usage).toMatchObject({ prompt_tokens: 150, completion_tokens: 320 });
+    const err = await fetch(`${server.baseURLs.mistral}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}`, "x-aitrail-fail": "429" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }] }),
+    });
+    expect(err.status).toBe(429);
+    expect(await err.json()).toMatchObject({ object: "error", code: "rate_limit_exceeded" });
+  });
+
+  it("answers generateContent with usageMetadata, streams with alt=sse, checks x-goog-api-key", async () => {
+    const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "Analyze customer feedback" }] }] });
+    const plain = await fetch(`${server.baseURLs.google}/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": KEY }, body });
+    expect(await plain.json()).toMatchObject({
+      candidates: [{ content: { role: "model" }, finishReason: "STOP" }],
+      usageMetadata: { promptTokenCount: 150, candidatesTokenCount: 320, totalTokenCount: 470 },
+    });
+    const streamed = sseData(await (await fetch(`${server.baseURLs.google}/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": KEY }, body })).text()) as {
+      candidates: { content: { parts: { text: string }[] }; finishReason?: string }[];
+      usageMetadata?: unknown;
+    }[];
+    expect(streamed.length).toBeGreaterThan(2);
+    expect(streamed.map((c) => c.candidates[0]!.content.parts[0]!.text).join("")).toMatch(/^Customer feedback analysis/);
+    expect(streamed.at(-1)!.usageMetadata).toMatchObject({ promptTokenCount: 150 });
+    const denied = await fetch(`${server.baseURLs.google}/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": "wrong" }, body });
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toMatchObject({ error: { code: 401, status: "UNAUTHENTICATED" } });
   });
 });
