@@ -26,6 +26,8 @@ export interface PrivacyOptions {
   previousProviders?: readonly KeyProvider[];
   keyDir?: string;
   env?: Record<string, string | undefined>;
+  /** Create `master.key` in keyDir when there is none (default true; tools that only read pass false). */
+  createKey?: boolean;
   /** Redaction of prompt, response and errorMessage; false turns it off (content is still encrypted). */
   redaction?: RedactorOptions | false;
 }
@@ -65,7 +67,11 @@ export function subjectKeyStoreFor(store: AuditStore): SubjectKeyStore {
 export async function openPrivacy(options: PrivacyOptions): Promise<Privacy> {
   const provider =
     options.provider ??
-    loadLocalKeyProvider({ ...(options.keyDir ? { keyDir: options.keyDir } : {}), ...(options.env ? { env: options.env } : {}) });
+    loadLocalKeyProvider({
+      ...(options.keyDir ? { keyDir: options.keyDir } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.createKey === false ? { create: false } : {}),
+    });
   const keyStore = options.keyStore ?? subjectKeyStoreFor(options.store);
   const keyring = await Keyring.open({
     provider,
