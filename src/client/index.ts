@@ -8,3 +8,4 @@ export type { AuditLogEvent } from "./log-view.js";
 export type { RecorderPort } from "./recorder-port.js";
 export { DEFAULT_MODELS } from "./providers.js";
 export { stripSecrets } from "./provider-errors.js";
+export { runDemoCalls, demoProviders, type DemoCall, type DemoCallsOptions, type DemoCallsSummary } from "./demo-calls.js";
