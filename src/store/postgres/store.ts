@@ -456,16 +456,16 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
       const params: unknown[] = [];
       const add = (sql: string, v: unknown) => {
         params.push(v);
-        where.push(sql.replace("?", `$${params.length}`));
+        where.push(sql.replace("{}", `$${params.length}`));
       };
-      if (filter.userId !== undefined) add("user_id = ?", filter.userId);
-      if (filter.patientId !== undefined) add("patient_id = ?", filter.patientId);
-      if (filter.type !== undefined) add("type = ?", filter.type);
-      if (filter.provider !== undefined) add("provider = ?", filter.provider);
-      if (filter.status !== undefined) add("status = ?", filter.status);
-      if (filter.since !== undefined) add("timestamp >= ?::timestamptz", filter.since);
-      if (filter.until !== undefined) add("timestamp < ?::timestamptz", filter.until);
-      if (filter.framework !== undefined) add("compliance_data -> 'frameworks' ? ?", filter.framework);
+      if (filter.userId !== undefined) add("user_id = {}", filter.userId);
+      if (filter.patientId !== undefined) add("patient_id = {}", filter.patientId);
+      if (filter.type !== undefined) add("type = {}", filter.type);
+      if (filter.provider !== undefined) add("provider = {}", filter.provider);
+      if (filter.status !== undefined) add("status = {}", filter.status);
+      if (filter.since !== undefined) add("timestamp >= {}::timestamptz", filter.since);
+      if (filter.until !== undefined) add("timestamp < {}::timestamptz", filter.until);
+      if (filter.framework !== undefined) add("compliance_data -> 'frameworks' ? {}", filter.framework);
       const order = filter.order === "asc" ? "ASC" : "DESC";
       const limit = Math.max(0, Math.min(filter.limit ?? 100, 1_000_000));
       const sql = `SELECT ${SELECT_COLUMNS} FROM ${this.#q}.audit_logs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${order} LIMIT ${limit}`;
