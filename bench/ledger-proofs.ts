@@ -85,7 +85,7 @@ function event(i: number): AuditEvent {
     latency: 200 + (i % 700),
     cost: Math.round((i % 997) * 0.00001 * 1e6) / 1e6,
     tokens: { input: 100 + (i % 50), output: 20 + (i % 30), total: 120 + (i % 50) + (i % 30) },
-  } as AuditEvent;
+  };
 }
 
 const rows: { measure: string; value: string }[] = [];
