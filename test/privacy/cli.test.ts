@@ -112,6 +112,15 @@ describe("aitrail dsar and aitrail erase", () => {
     expect(html).toContain(USER);
   });
 
+  it("query events --user takes the raw identifier and maps it to the pseudonym", async () => {
+    const raw = JSON.parse((await runCli("query", "events", "--db", db, "--user", USER, "--type", "ai.generate", "--json")).out);
+    expect(raw).toHaveLength(5);
+    expect(raw[0].userId).toMatch(/^psn_/);
+    const byPseudonym = JSON.parse((await runCli("query", "events", "--db", db, "--user", raw[0].userId, "--type", "ai.generate", "--json")).out);
+    expect(byPseudonym).toHaveLength(5);
+    expect(JSON.parse((await runCli("query", "events", "--db", db, "--user", "nobody", "--json")).out)).toEqual([]);
+  });
+
   it("a wrong master key is refused: nothing decrypted, nothing written", async () => {
     const before = (await runCli("verify", "--db", db)).out;
     process.env.AITRAIL_MASTER_KEY = randomBytes(32).toString("hex");
@@ -147,6 +156,7 @@ describe("aitrail dsar and aitrail erase", () => {
     const after = bytes(db);
     for (const s of [USER, "198.51.100.7", "jane@example.com"]) expect(after.includes(Buffer.from(s)), s).toBe(false);
 
+    expect(JSON.parse((await runCli("query", "events", "--db", db, "--user", USER, "--json")).out)).toEqual([]);
     const dsar = JSON.parse((await runCli("dsar", "--db", db, "--subject", USER)).out);
     expect(dsar).toMatchObject({ found: false, summary: { events: 0 }, consents: [] });
 

@@ -3,6 +3,7 @@ import { AitrailError } from "../../errors.js";
 import { AuditQuery, parseDuration, toRecord } from "../../query/audit-query.js";
 import { toCsv, toTable, type TableRow } from "../../query/format.js";
 import { parsePositiveInt, withStore, type CliContext } from "../context.js";
+import { storedIdentifier, type PrivacyCliOptions } from "../privacy.js";
 
 interface OutputOptions {
   db?: string;
@@ -52,19 +53,24 @@ export function registerQuery(program: Command, ctx: CliContext): void {
   const query = program.command("query").description("answer questions from the audit trail");
 
   common(query.command("events").description("events, newest first"))
-    .option("--user <id>", "only this user's events (the id as stored)")
+    .option("--user <id>", "only this user's events (the raw id, mapped to its pseudonym, or a psn_ pseudonym as stored)")
     .option("--type <type>", "only events of this type (ai.generate, policy.denied, ...)")
     .option("--limit <n>", "at most this many events", "100")
-    .action(async (opts: EventsOptions) => {
+    .option("--key-dir <dir>", "directory holding master.key, to map --user (default .aitrail/ beside the database)")
+    .action(async (opts: EventsOptions & PrivacyCliOptions) => {
       const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
-      const rows = await withStore(opts, true, (store) =>
-        store.findEvents({
-          ...(opts.user !== undefined ? { userId: opts.user } : {}),
+      const rows = await withStore(opts, true, async (store) => {
+        // A raw identifier is looked up through its pseudonym; an unknown or erased one finds nothing.
+        const userId =
+          opts.user === undefined || opts.user.startsWith("psn_") ? opts.user : await storedIdentifier(store, opts, "user", opts.user);
+        if (userId === null) return [];
+        return store.findEvents({
+          ...(userId !== undefined ? { userId } : {}),
           ...(opts.type !== undefined ? { type: opts.type } : {}),
           limit,
           order: "desc",
-        }),
-      );
+        });
+      });
       const events = rows.map(toRecord) as unknown as Record<string, unknown>[];
       if (opts.json || opts.csv) {
         const flat = events.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === "object" && v !== null ? JSON.stringify(v) : v]))) as TableRow[];
