@@ -21,9 +21,9 @@ export type TestStore = AuditStore & StoreAggregates & StorePurge;
 export interface OpenedStore {
   store: TestStore;
   /** Closes nothing; opens the same ledger again (a new connection / handle). */
-  reopen(): Promise<TestStore>;
+  reopen: () => Promise<TestStore>;
   /** Runs SQL on the same database as an attacker would (append-only trigger off). Table names unqualified. */
-  tamper(statements: string[]): Promise<void>;
+  tamper: (statements: string[]) => Promise<void>;
 }
 
 /** The few statements whose syntax differs between backends. */
