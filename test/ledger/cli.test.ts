@@ -25,6 +25,12 @@ async function someEventId(): Promise<string> {
 }
 
 describe("aitrail checkpoint / keys / prove / verify-bundle", () => {
+  it("demo ends with a signed checkpoint in the witness file", () => {
+    const witness = fs.readFileSync(`${db}.witness`, "utf8").trim().split("\n");
+    expect(witness).toHaveLength(1);
+    expect(JSON.parse(witness[0]!)).toMatchObject({ treeSize: 120 });
+  });
+
   it("checkpoint prints a signed C2SP checkpoint note and keeps it in the database and the witness file", async () => {
     const r = await runCli("checkpoint", "--db", db);
     expect(r.code).toBe(0);

@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { workload, syntheticEvent } from "../../demo/workload.js";
 import { Recorder } from "../../pipeline/recorder.js";
 import { Progress, parsePositiveInt, withStore, type CliContext } from "../context.js";
+import { cliCheckpointer, type LedgerCliOptions } from "./checkpoint.js";
 
-interface DemoOptions {
+interface DemoOptions extends LedgerCliOptions {
   db?: string;
   store?: string;
   events: string;
@@ -22,6 +23,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option("--seed <s>", "workload seed: the same seed gives the same workload", "1")
     .option("--concurrency <c>", "calls in flight at once", "64")
     .option("--json", "print the summary as JSON")
+    .option("--keys <dir>", "checkpoint signing key directory (default: .aitrail/ beside the database)")
+    .option("--witness <file>", "witness file for checkpoints (default: <database>.witness)")
+    .option("--no-witness", "do not use a witness file")
     .action(async (opts: DemoOptions) => {
       const total = parsePositiveInt("--events", opts.events, { min: 1, max: 100_000_000 });
       const concurrency = parsePositiveInt("--concurrency", opts.concurrency, { min: 1, max: 10_000 });
@@ -49,6 +53,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         progress.done();
         const seconds = (performance.now() - start) / 1000;
         const head = await store.head();
+        // A signed checkpoint of the whole ledger, kept in the database and the witness file.
+        await cliCheckpointer(store, opts).checkpoint();
         return {
           store: store.location,
           events: done,
