@@ -12,6 +12,7 @@ import {
   signerFromSeed,
   signNote,
 } from "../../src/ledger/note.js";
+import { formatCheckpoint, parseCheckpointText } from "../../src/ledger/checkpoint.js";
 
 // Reference vectors of golang.org/x/mod/sumdb/note (note_test.go and its package docs).
 const GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
@@ -189,6 +190,35 @@ describe("fuzz: parsers never throw anything but coded errors", () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.anything()), (s) => {
         expect(code(() => parseVerifierKey(s))).toBe("MALFORMED_KEY");
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("parseSignerKey on arbitrary strings is KEY_ERROR, and the message never repeats the input", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 12 }), (s) => {
+        try {
+          parseSignerKey(`PRIVATE+KEY+${s}`);
+        } catch (err) {
+          expect(AitrailError.isInstance(err, "KEY_ERROR")).toBe(true);
+          expect((err as Error).message).not.toContain(s);
+          return;
+        }
+        throw new Error("accepted a random signer key");
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("parseCheckpointText on arbitrary text throws only MALFORMED_NOTE", () => {
+    const line = fc.oneof(fc.string(), fc.nat().map(String), fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("base64")));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 5 }), fc.boolean(), (lines, newline) => {
+        const text = lines.join("\n") + (newline ? "\n" : "");
+        const c = code(() => parseCheckpointText(text));
+        expect([undefined, "MALFORMED_NOTE"]).toContain(c);
+        if (c === undefined) expect(formatCheckpoint(parseCheckpointText(text))).toBe(text);
       }),
       { numRuns: 500 },
     );
