@@ -89,6 +89,7 @@ export async function openPrivacy(options: PrivacyOptions): Promise<Privacy> {
     async erase(request, record) {
       const result = await eraseSubject(keyring, request);
       if (result.status !== "erased") return result;
+      protector.forget(result.keyId);
       const recorded = await record(result.tombstone);
       const checkpoint = keyStore instanceof SqliteSubjectKeyStore ? keyStore.lastCheckpoint : null;
       return { ...result, tombstoneEventId: recorded.eventId, checkpoint };

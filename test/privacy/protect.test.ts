@@ -58,7 +58,9 @@ describe("protect", () => {
     expect(stored.model).toBe("gpt-4o");
     expect(stored.protection?.scheme).toBe(PROTECTION_SCHEME);
     expect(Object.keys(stored.protection!.subjects!)).toEqual(["user"]);
-    expect(Object.keys(stored.protection!.fields).sort()).toEqual(["ip", "prompt", "response", "sessionId", "userAgent", "userId"]);
+    // One ciphertext per subject; its key lists the fields it holds.
+    expect(Object.keys(stored.protection!.fields)).toEqual(["ip,prompt,response,sessionId,userAgent,userId"]);
+    expect(Object.values(stored.protection!.fields)[0]).toMatch(/^user:[A-Za-z0-9_-]+$/);
     expect(stored.protection?.redactions).toEqual({ EMAIL: 1, CARD: 1, PHONE: 1 });
     // The stored form is a valid event.
     expect(parseEvent(JSON.parse(JSON.stringify(stored)))).toEqual(stored);
@@ -73,7 +75,7 @@ describe("protect", () => {
     expect(a.ip).toBe(b.ip);
     expect(c.userId).not.toBe(a.userId);
     expect(c.ip).not.toBe(a.ip); // same ip, other user: other salt
-    expect(a.protection!.fields.userId).not.toBe(b.protection!.fields.userId); // random nonces
+    expect(Object.values(a.protection!.fields)[0]).not.toBe(Object.values(b.protection!.fields)[0]); // random nonces
   });
 
   it("a patient is a subject of its own", async () => {
@@ -111,14 +113,18 @@ describe("protect", () => {
     expect((await protector.reveal(stored)).prompt).toContain("jane@example.com");
   });
 
-  it("a ciphertext moved to another event or field does not open", async () => {
+  it("a ciphertext moved to another event or field list does not open; unknown field names are refused", async () => {
     const { protector } = await setup();
     const a = await protector.protect(call());
     const b = await protector.protect(call());
-    const moved = { ...b, protection: { ...b.protection!, fields: { ...b.protection!.fields, userId: a.protection!.fields.userId! } } };
+    const list = "ip,prompt,response,sessionId,userAgent,userId";
+    const moved = { ...b, protection: { ...b.protection!, fields: { [list]: a.protection!.fields[list]! } } };
     await expect(protector.reveal(moved)).rejects.toMatchObject({ code: "INTEGRITY_VIOLATION" });
-    const swapped = { ...a, protection: { ...a.protection!, fields: { ...a.protection!.fields, ip: a.protection!.fields.sessionId! } } };
-    await expect(protector.reveal(swapped)).rejects.toMatchObject({ code: "INTEGRITY_VIOLATION" });
+    const relabelled = { ...a, protection: { ...a.protection!, fields: { "ip,prompt,response,sessionId,userId,userAgent": a.protection!.fields[list]! } } };
+    await expect(protector.reveal(relabelled)).rejects.toMatchObject({ code: "INTEGRITY_VIOLATION" });
+    const hostile = JSON.parse(JSON.stringify(a).replace(`"${list}"`, '"__proto__"'));
+    expect(Object.keys(hostile.protection.fields)).toEqual(["__proto__"]);
+    await expect(protector.reveal(hostile)).rejects.toMatchObject({ code: "STORE_CORRUPT" });
   });
 
   it("without a userId the session is the subject; with no identifier content goes under the anonymous subject", async () => {

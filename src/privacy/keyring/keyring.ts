@@ -72,6 +72,8 @@ export class Keyring {
   readonly #cache = new Map<string, { wrapped: string; key: SubjectKey }>();
   readonly #cacheSize: number;
   readonly #pending = new Map<string, Promise<SubjectKey>>();
+  /** (kind, identifier) -> subjectRef; the index key never changes, so the mapping is stable. */
+  readonly #refs = new Map<string, string>();
   readonly #now: () => Date;
   #closed = false;
 
@@ -117,7 +119,14 @@ export class Keyring {
   subjectRef(kind: SubjectKind, identifier: string): string {
     this.#open();
     checkIdentifier(kind, identifier);
-    return `sr_${b64url(hmac(this.#indexKey, `${kind}:${identifier}`))}`;
+    const cacheKey = `${kind}:${identifier}`;
+    let ref = this.#refs.get(cacheKey);
+    if (ref === undefined) {
+      ref = `sr_${b64url(hmac(this.#indexKey, cacheKey))}`;
+      if (this.#refs.size >= this.#cacheSize) this.#refs.delete(this.#refs.keys().next().value!);
+      this.#refs.set(cacheKey, ref);
+    }
+    return ref;
   }
 
   /** The subject's key, or null when the subject has none (never seen, or erased). */
@@ -160,6 +169,7 @@ export class Keyring {
     if (!record) return { erased: false, kind };
     const deleted = await this.#store.delete(ref);
     this.#forget(record.keyId);
+    this.#refs.delete(`${kind}:${identifier}`);
     return deleted ? { erased: true, kind, keyId: record.keyId } : { erased: false, kind };
   }
 
@@ -207,6 +217,7 @@ export class Keyring {
     this.#closed = true;
     for (const { key } of this.#cache.values()) wipe(key.dataKey, key.salt);
     this.#cache.clear();
+    this.#refs.clear();
     wipe(this.#indexKey);
   }
 

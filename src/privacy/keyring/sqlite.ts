@@ -41,6 +41,7 @@ export interface CheckpointResult {
 
 export class SqliteSubjectKeyStore implements SubjectKeyStore {
   readonly #db: SqliteConnection;
+  readonly #statements = new Map<string, Statement>();
   /** The outcome of the checkpoint after the last delete (null before any). */
   lastCheckpoint: CheckpointResult | null = null;
 
@@ -55,27 +56,26 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
 
   get(subjectRef: string): Promise<WrappedSubjectKey | null> {
     return this.#guard(() => {
-      const row = this.#db.prepare("SELECT * FROM subject_keys WHERE subject_ref = ?").get(subjectRef) as Row | undefined;
+      const row = this.#sql("SELECT * FROM subject_keys WHERE subject_ref = ?").get(subjectRef) as Row | undefined;
       return row ? toWrapped(row) : null;
     });
   }
 
   getByKeyId(keyId: string): Promise<SubjectKeyEntry | null> {
     return this.#guard(() => {
-      const row = this.#db.prepare("SELECT * FROM subject_keys WHERE key_id = ?").get(keyId) as Row | undefined;
+      const row = this.#sql("SELECT * FROM subject_keys WHERE key_id = ?").get(keyId) as Row | undefined;
       return row ? { subjectRef: row.subject_ref, wrapped: toWrapped(row) } : null;
     });
   }
 
   putIfAbsent(subjectRef: string, w: WrappedSubjectKey): Promise<WrappedSubjectKey> {
     return this.#guard(() => {
-      this.#db
-        .prepare(
+      this.#sql(
           `INSERT INTO subject_keys (subject_ref, key_id, kind, master_key_id, wrapped, created_at)
            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(subject_ref) DO NOTHING`,
         )
         .run(subjectRef, w.keyId, w.kind, w.masterKeyId, w.wrapped, w.createdAt);
-      const row = this.#db.prepare("SELECT * FROM subject_keys WHERE subject_ref = ?").get(subjectRef) as Row | undefined;
+      const row = this.#sql("SELECT * FROM subject_keys WHERE subject_ref = ?").get(subjectRef) as Row | undefined;
       if (!row) throw new AitrailError("STORE_ERROR", "subject key vanished right after it was written");
       return toWrapped(row);
     });
@@ -83,8 +83,7 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
 
   replace(subjectRef: string, w: WrappedSubjectKey): Promise<boolean> {
     return this.#guard(() => {
-      const r = this.#db
-        .prepare("UPDATE subject_keys SET master_key_id = ?, wrapped = ? WHERE subject_ref = ? AND key_id = ?")
+      const r = this.#sql("UPDATE subject_keys SET master_key_id = ?, wrapped = ? WHERE subject_ref = ? AND key_id = ?")
         .run(w.masterKeyId, w.wrapped, subjectRef, w.keyId);
       return r.changes === 1;
     });
@@ -93,7 +92,7 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
   /** Deletes the row (overwritten in place by secure_delete), then checkpoints and truncates the WAL. */
   delete(subjectRef: string): Promise<boolean> {
     return this.#guard(() => {
-      const r = this.#db.prepare("DELETE FROM subject_keys WHERE subject_ref = ?").run(subjectRef);
+      const r = this.#sql("DELETE FROM subject_keys WHERE subject_ref = ?").run(subjectRef);
       if (r.changes > 0) this.lastCheckpoint = this.checkpoint();
       return r.changes > 0;
     });
@@ -113,11 +112,20 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
 
   list(): Promise<SubjectKeyEntry[]> {
     return this.#guard(() =>
-      (this.#db.prepare("SELECT * FROM subject_keys ORDER BY created_at, subject_ref").all() as Row[]).map((row) => ({
+      (this.#sql("SELECT * FROM subject_keys ORDER BY created_at, subject_ref").all() as Row[]).map((row) => ({
         subjectRef: row.subject_ref,
         wrapped: toWrapped(row),
       })),
     );
+  }
+
+  #sql(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #guard<T>(fn: () => T): Promise<T> {

@@ -27,6 +27,8 @@ export const IDENTIFIER_FIELDS = ["userId", "patientId", "sessionId", "ip", "use
 export type IdentifierField = (typeof IDENTIFIER_FIELDS)[number];
 export const CONTENT_FIELDS = ["prompt", "response"] as const;
 export type ProtectedField = IdentifierField | (typeof CONTENT_FIELDS)[number];
+const PROTECTED_FIELDS: ReadonlySet<string> = new Set([...IDENTIFIER_FIELDS, ...CONTENT_FIELDS]);
+const PSEUDONYM_CACHE = 50_000;
 
 /** The subject kind each identifier field names. */
 export const FIELD_KIND: Readonly<Record<IdentifierField, SubjectKind>> = {
@@ -69,6 +71,8 @@ function aad(eventId: string, field: string, keyId: string): Buffer {
 export class Protector {
   readonly #keyring: Keyring;
   readonly #redactor: Redactor | null;
+  /** (keyId, kind, value) -> pseudonym: the same user's identifiers repeat across events. */
+  readonly #pseudonyms = new Map<string, string>();
 
   constructor(options: ProtectorOptions) {
     this.#keyring = options.keyring;
@@ -96,12 +100,17 @@ export class Protector {
       hasPatient ? this.#keyring.obtain("patient", out.patientId as string) : undefined,
     ]);
 
-    const subjects: Record<string, string> = {};
-    const fields: Record<string, string> = {};
+    // One ciphertext per subject holds all of that subject's originals; its key in
+    // `fields` lists the field names, which are bound into the associated data.
+    const bySubject = new Map<string, { key: SubjectKey; values: Record<string, string> }>();
     const redactions: Record<string, number> = {};
-    const encrypt = (field: string, label: string, key: SubjectKey, value: string) => {
-      subjects[label] = key.keyId;
-      fields[field] = `${label}:${b64url(seal(key.dataKey, utf8(value), aad(event.eventId, field, key.keyId)))}`;
+    const keep = (label: string, key: SubjectKey, field: string, value: string) => {
+      let entry = bySubject.get(label);
+      if (!entry) {
+        entry = { key, values: {} };
+        bySubject.set(label, entry);
+      }
+      entry.values[field] = value;
     };
 
     for (const field of IDENTIFIER_FIELDS) {
@@ -110,16 +119,24 @@ export class Protector {
       const key = field === "patientId" ? patient : owner;
       const label = field === "patientId" ? "patient" : ownerKind;
       if (!key || !label) continue;
-      encrypt(field, label, key, value);
-      out[field] = pseudonym(key.salt, FIELD_KIND[field], value);
+      keep(label, key, field, value);
+      out[field] = this.#pseudonym(key, FIELD_KIND[field], value);
     }
 
     for (const field of CONTENT_FIELDS) {
       const value = out[field];
       if (typeof value !== "string" || !owner || !ownerKind) continue;
-      const text = await this.#redact(value, redactions);
-      encrypt(field, ownerKind, owner, text);
+      keep(ownerKind, owner, field, await this.#redact(value, redactions));
       delete out[field];
+    }
+
+    const subjects: Record<string, string> = {};
+    const fields: Record<string, string> = {};
+    for (const [label, { key, values }] of bySubject) {
+      const names = Object.keys(values).sort();
+      const plaintext = JSON.stringify(names.map((n) => values[n]));
+      subjects[label] = key.keyId;
+      fields[names.join(",")] = `${label}:${b64url(seal(key.dataKey, utf8(plaintext), aad(event.eventId, names.join(","), key.keyId)))}`;
     }
 
     if (typeof out.errorMessage === "string") out.errorMessage = await this.#redact(out.errorMessage, redactions);
@@ -149,11 +166,15 @@ export class Protector {
       throw new AitrailError("KEY_ERROR", `event ${event.eventId}: unknown protection scheme ${protection.scheme}`);
     }
     const keys = new Map<string, Promise<SubjectKey | null>>();
-    for (const [field, sealed] of Object.entries(protection.fields)) {
+    for (const [list, sealed] of Object.entries(protection.fields)) {
+      const names = list.split(",");
+      if (!names.every((n) => PROTECTED_FIELDS.has(n))) {
+        throw new AitrailError("STORE_CORRUPT", `event ${event.eventId}: protection names unknown field(s) ${list}`);
+      }
       const colon = sealed.indexOf(":");
       const label = sealed.slice(0, colon);
       const keyId = colon > 0 ? protection.subjects?.[label] : undefined;
-      if (!keyId) throw new AitrailError("STORE_CORRUPT", `event ${event.eventId}: field ${field} names no subject key`);
+      if (!keyId) throw new AitrailError("STORE_CORRUPT", `event ${event.eventId}: field(s) ${list} name no subject key`);
       let pending = keys.get(keyId);
       if (!pending) {
         pending = this.#keyring.byKeyId(keyId);
@@ -161,21 +182,27 @@ export class Protector {
       }
       const key = await pending;
       if (!key) {
-        out[field] = ERASED;
-        erased.push(field);
+        for (const n of names) out[n] = ERASED;
+        erased.push(...names);
         continue;
       }
+      let values: unknown;
       try {
-        out[field] = open(key.dataKey, fromB64url(sealed.slice(colon + 1)), aad(event.eventId, field, keyId)).toString("utf8");
-        decrypted.push(field);
+        values = JSON.parse(open(key.dataKey, fromB64url(sealed.slice(colon + 1)), aad(event.eventId, list, keyId)).toString("utf8"));
       } catch (err) {
         if (!(err instanceof SealOpenError)) throw err;
         throw new AitrailError(
           "INTEGRITY_VIOLATION",
-          `event ${event.eventId}: encrypted field ${field} does not open under its subject key (altered or moved)`,
-          { details: { eventId: event.eventId, field } },
+          `event ${event.eventId}: encrypted field(s) ${list} do not open under their subject key (altered or moved)`,
+          { details: { eventId: event.eventId, fields: names } },
         );
       }
+      if (!Array.isArray(values) || values.length !== names.length || values.some((v) => typeof v !== "string")) {
+        throw new AitrailError("INTEGRITY_VIOLATION", `event ${event.eventId}: encrypted field(s) ${list} hold the wrong shape`);
+      }
+      const strings = values as string[];
+      names.forEach((n, i) => (out[n] = strings[i]));
+      decrypted.push(...names);
     }
     return { event: out as unknown as AuditEvent, decrypted, erased };
   }
@@ -189,6 +216,23 @@ export class Protector {
     const subject = under ?? { kind, identifier };
     const key = await this.#keyring.find(subject.kind, subject.identifier);
     return key ? pseudonym(key.salt, kind, identifier) : null;
+  }
+
+  /** Drops what this protector holds in memory for a destroyed key. */
+  forget(keyId: string): void {
+    const prefix = `${keyId}\u0000`;
+    for (const k of this.#pseudonyms.keys()) if (k.startsWith(prefix)) this.#pseudonyms.delete(k);
+  }
+
+  #pseudonym(key: SubjectKey, kind: SubjectKind, value: string): string {
+    const cacheKey = `${key.keyId}\u0000${kind}\u0000${value}`;
+    let p = this.#pseudonyms.get(cacheKey);
+    if (p === undefined) {
+      p = pseudonym(key.salt, kind, value);
+      if (this.#pseudonyms.size >= PSEUDONYM_CACHE) this.#pseudonyms.delete(this.#pseudonyms.keys().next().value!);
+      this.#pseudonyms.set(cacheKey, p);
+    }
+    return p;
   }
 
   async #redact(text: string, counts: Record<string, number>): Promise<string> {
