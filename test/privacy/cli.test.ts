@@ -185,3 +185,55 @@ describe("aitrail dsar and aitrail erase", () => {
     expect(fs.existsSync(path.join(defaultKeyDir(fresh), "master.key"))).toBe(false);
   });
 });
+
+describe("aitrail master-key rotate", () => {
+  it("rewraps every subject key, replaces master.key, leaves events untouched; the old key no longer opens the trail", async () => {
+    fs.mkdirSync(path.join(tmp.dir, "rot"));
+    const file = path.join(tmp.dir, "rot", "trail.db");
+    await seed(file);
+    const keyDir = defaultKeyDir(file);
+    const oldKey = fs.readFileSync(path.join(keyDir, "master.key"), "utf8");
+    const before = JSON.parse((await runCli("query", "events", "--db", file, "--limit", "1000", "--json")).out);
+
+    const r = await runCli("master-key", "rotate", "--db", file, "--json");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out);
+    expect(result).toMatchObject({ rewrapped: 3, unchanged: 0, vanished: 0 }); // index, user-12345, user-other
+    expect(result.to).not.toBe(result.from);
+    const newKey = fs.readFileSync(path.join(keyDir, "master.key"), "utf8");
+    expect(newKey).not.toBe(oldKey);
+    expect(fs.statSync(path.join(keyDir, "master.key")).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(path.join(keyDir, "master.key.next"))).toBe(false);
+
+    const after = JSON.parse((await runCli("query", "events", "--db", file, "--limit", "1000", "--json")).out);
+    expect(after.slice(1)).toEqual(before); // only the key.rotated event is new
+    expect(after[0]).toMatchObject({ type: "key.rotated", details: { key: "master", from: result.from, to: result.to } });
+    expect((await runCli("verify", "--db", file)).code).toBe(0);
+
+    const dsar = JSON.parse((await runCli("dsar", "--db", file, "--subject", USER)).out);
+    expect(dsar.summary.events).toBe(6);
+    expect(dsar.events[1].userId).toBe(USER);
+
+    process.env.AITRAIL_MASTER_KEY = oldKey.trim();
+    try {
+      const old = await runCli("dsar", "--db", file, "--subject", USER);
+      expect(old.err).toContain("WRONG_MASTER_KEY");
+    } finally {
+      delete process.env.AITRAIL_MASTER_KEY;
+    }
+  });
+
+  it("a rotation cut short (master.key.next left behind) resumes", async () => {
+    fs.mkdirSync(path.join(tmp.dir, "resume"));
+    const file = path.join(tmp.dir, "resume", "trail.db");
+    await seed(file);
+    const keyDir = defaultKeyDir(file);
+    const next = randomBytes(32).toString("base64");
+    fs.writeFileSync(path.join(keyDir, "master.key.next"), `${next}\n`, { mode: 0o600 });
+    const r = await runCli("master-key", "rotate", "--db", file, "--json");
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(keyDir, "master.key"), "utf8").trim()).toBe(next);
+    expect(JSON.parse((await runCli("dsar", "--db", file, "--subject", USER)).out).events[1].userId).toBe(USER);
+  });
+});

@@ -11,11 +11,12 @@ import { registerVerifyBundle } from "./verify-bundle.js";
 import { registerKeys } from "./keys.js";
 import { registerErase } from "./erase.js";
 import { registerDsar } from "./dsar.js";
+import { registerMasterKey } from "./master-key.js";
 import { registerProvider } from "./provider.js";
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: RegisterCommand[] = [registerDemo, registerVerify, registerQuery, registerLoad];
 COMMANDS.push(registerCheckpoint, registerProve, registerVerifyBundle, registerKeys);
-COMMANDS.push(registerErase, registerDsar);
+COMMANDS.push(registerErase, registerDsar, registerMasterKey);
 COMMANDS.push(registerProvider);

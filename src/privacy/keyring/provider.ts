@@ -6,7 +6,7 @@
  * or from `master.key` in the key directory, which is created on first use with mode 0600.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AitrailError } from "../../errors.js";
 import { KEY_BYTES, SealOpenError, hkdf, hmac, open, randomKey, seal, wipe } from "../crypto.js";
 
@@ -105,6 +105,16 @@ export function loadLocalKeyProvider(options: LocalKeyOptions = {}): LocalKeyPro
   }
   const file = join(options.keyDir, MASTER_KEY_FILE);
   const key = existsSync(file) ? readKeyFile(file) : options.create === false ? missing(file) : createKeyFile(options.keyDir, file);
+  try {
+    return new LocalKeyProvider(key);
+  } finally {
+    wipe(key);
+  }
+}
+
+/** A provider from one key file; `create` makes the file (mode 0600) when it does not exist. */
+export function loadKeyFile(file: string, create: boolean): LocalKeyProvider {
+  const key = existsSync(file) ? readKeyFile(file) : create ? createKeyFile(dirname(file), file) : missing(file);
   try {
     return new LocalKeyProvider(key);
   } finally {
