@@ -10,6 +10,8 @@ import type { ErasureRequest, ErasureResult } from "./erase.js";
 import { Keyring } from "./keyring/keyring.js";
 import { loadLocalKeyProvider } from "./keyring/provider.js";
 import type { KeyProvider } from "./keyring/provider.js";
+import { PostgresSubjectKeyStore } from "./keyring/postgres.js";
+import type { PgQueryable } from "./keyring/postgres.js";
 import { SqliteSubjectKeyStore } from "./keyring/sqlite.js";
 import type { CheckpointResult, SqliteConnection } from "./keyring/sqlite.js";
 import type { SubjectKeyStore, SubjectKind } from "./keyring/store.js";
@@ -56,6 +58,10 @@ export interface Privacy {
 export function subjectKeyStoreFor(store: AuditStore): SubjectKeyStore {
   if (store.kind === "sqlite" && "db" in store) {
     return new SqliteSubjectKeyStore((store as unknown as { db: SqliteConnection }).db);
+  }
+  if (store.kind === "postgres" && "pool" in store && "schema" in store) {
+    const pgStore = store as unknown as { pool: PgQueryable; schema: string };
+    return new PostgresSubjectKeyStore(pgStore.pool, pgStore.schema);
   }
   throw new AitrailError(
     "INVALID_CONFIG",
