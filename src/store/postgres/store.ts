@@ -135,6 +135,25 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
     });
   }
 
+  /**
+   * A pooled connection with an error listener for its whole checkout: a server that goes
+   * away between two statements makes the client emit "error", which must not crash the process
+   * (the next statement fails and the transaction reports it).
+   */
+  async #checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+    const client = await pool.connect();
+    const onError = (err: Error) => {
+      this.#lastPoolError = this.#scrub(errorMessage(err));
+    };
+    client.on("error", onError);
+    const release = client.release.bind(client);
+    client.release = (err?: Error | boolean) => {
+      client.off("error", onError);
+      release(err);
+    };
+    return client;
+  }
+
   get #db(): pg.Pool {
     if (!this.#pool) throw new AitrailError("STORE_ERROR", `${this.location}: store is not open`);
     return this.#pool;
@@ -171,7 +190,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   async #prepare(pool: pg.Pool): Promise<void> {
-    const client = await pool.connect();
+    const client = await this.#checkout(pool);
     try {
       let state = await this.#schemaState(client);
       if (state.version > LATEST_POSTGRES_VERSION) throw this.#tooNew(state.version);
@@ -252,7 +271,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   async #ensureMonths(pool: pg.Pool, months: readonly Month[]): Promise<void> {
     const missing = months.filter((m) => !this.#months.has(m.table));
     if (missing.length === 0) return;
-    const client = await pool.connect();
+    const client = await this.#checkout(pool);
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
@@ -299,7 +318,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   async #appendTx(pool: pg.Pool, entries: readonly PreparedEntry[]): Promise<StoredEntry[]> {
-    const client = await pool.connect();
+    const client = await this.#checkout(pool);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
@@ -594,7 +613,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
 
   purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }> {
     return this.#guard("purgePrefix", async () => {
-      const client = await this.#db.connect();
+      const client = await this.#checkout(this.#db);
       try {
         await client.query("BEGIN");
         try {
