@@ -206,3 +206,15 @@ describe("keyring", () => {
     await expect(ring.obtain("user", "u")).rejects.toMatchObject({ code: "KEY_ERROR" });
   });
 });
+
+describe("keyring during a key store outage", () => {
+  it("keys already in memory keep protecting; a new subject fails with the store's error", async () => {
+    const store = new MemorySubjectKeyStore();
+    const ring = await Keyring.open({ provider: provider(), store });
+    const known = await ring.obtain("user", "u1");
+    const down = new Error("database is down");
+    store.get = () => Promise.reject(down);
+    expect((await ring.obtain("user", "u1")).keyId).toBe(known.keyId);
+    await expect(ring.obtain("user", "u2")).rejects.toBe(down);
+  });
+});

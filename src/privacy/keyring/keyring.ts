@@ -74,6 +74,8 @@ export class Keyring {
   readonly #pending = new Map<string, Promise<SubjectKey>>();
   /** (kind, identifier) -> subjectRef; the index key never changes, so the mapping is stable. */
   readonly #refs = new Map<string, string>();
+  /** subjectRef -> keyId of the keys in #cache. */
+  readonly #refKeys = new Map<string, string>();
   readonly #now: () => Date;
   #closed = false;
 
@@ -139,7 +141,17 @@ export class Keyring {
   /** The subject's key, created on first use. Concurrent first uses share one key. */
   async obtain(kind: SubjectKind, identifier: string): Promise<SubjectKey> {
     const ref = this.subjectRef(kind, identifier);
-    const existing = await this.#store.get(ref);
+    let existing: WrappedSubjectKey | null;
+    try {
+      existing = await this.#store.get(ref);
+    } catch (err) {
+      // The key store is unreachable (a database outage): a key already in memory still
+      // protects new events, so they can be spooled in their stored form.
+      const known = this.#refKeys.get(ref);
+      const cached = known === undefined ? undefined : this.#cache.get(known);
+      if (cached) return cached.key;
+      throw err;
+    }
     if (existing) return this.#unwrap(ref, existing);
     const pending = this.#pending.get(ref);
     if (pending) return pending;
@@ -218,6 +230,7 @@ export class Keyring {
     for (const { key } of this.#cache.values()) wipe(key.dataKey, key.salt);
     this.#cache.clear();
     this.#refs.clear();
+    this.#refKeys.clear();
     wipe(this.#indexKey);
   }
 
@@ -263,6 +276,8 @@ export class Keyring {
     };
     wipe(secret);
     this.#cache.set(record.keyId, { wrapped: record.wrapped, key });
+    if (this.#refKeys.size >= this.#cacheSize) this.#refKeys.delete(this.#refKeys.keys().next().value!);
+    this.#refKeys.set(ref, record.keyId);
     if (this.#cache.size > this.#cacheSize) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#forget(oldest);
