@@ -21,9 +21,10 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 let n = 0;
-function copyAndTamper(sql: string[]): string {
+function copyAndTamper(sql: string[], { withWitness = false } = {}): string {
   const file = path.join(tmp.dir, `t${n++}.db`);
   fs.copyFileSync(pristine, file);
+  if (withWitness) fs.copyFileSync(`${pristine}.witness`, `${file}.witness`);
   const db = new Database(file);
   db.exec("DROP TRIGGER IF EXISTS audit_logs_append_only");
   for (const s of sql) db.exec(s);
@@ -49,7 +50,7 @@ describe("aitrail verify on a tampered SQLite ledger", () => {
   it("passes on the untouched file", async () => {
     const { code, report } = await verifyJson(pristine);
     expect(code).toBe(0);
-    expect(report).toEqual({ ok: true, events: 200, firstBadSeq: null, problem: null, detail: null });
+    expect(report).toMatchObject({ ok: true, events: 200, firstBadSeq: null, problem: null, detail: null });
   });
 
   const columnEdits: [string, string][] = [
@@ -106,5 +107,25 @@ describe("aitrail verify on a tampered SQLite ledger", () => {
     const { code, report } = await verifyJson(copyAndTamper(["UPDATE audit_logs SET chain_hash = randomblob(32) WHERE seq = 199"]));
     expect(code).toBe(1);
     expect(report).toMatchObject({ firstBadSeq: 199 });
+  });
+
+  it("passes with its signed checkpoint and witness file, and reports the Merkle root", async () => {
+    const file = copyAndTamper([], { withWitness: true });
+    const { code, report } = await verifyJson(file);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ ok: true, merkle: { treeSize: 200, checkpoints: 1, witnessedSize: 200 } });
+  });
+
+  it("fails when the database is cut after a checkpoint, even with the checkpoint rows deleted too", async () => {
+    const cut = copyAndTamper(["DELETE FROM audit_logs WHERE seq >= 190"], { withWitness: true });
+    const r1 = await verifyJson(cut);
+    expect(r1.code).toBe(1);
+    expect(r1.report).toMatchObject({ ok: false, events: 190 });
+    const cutClean = copyAndTamper(["DELETE FROM audit_logs WHERE seq >= 190", "DELETE FROM checkpoints", "DELETE FROM merkle_nodes"], {
+      withWitness: true,
+    });
+    const r2 = await verifyJson(cutClean);
+    expect(r2.code).toBe(1);
+    expect(r2.report).toMatchObject({ ok: false, problem: "truncated" });
   });
 });

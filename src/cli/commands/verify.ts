@@ -1,44 +1,67 @@
 import type { Command } from "commander";
+import { readVerifierKeys } from "../../ledger/keys.js";
+import { prepareLedgerVerify, type LedgerVerifyResult } from "../../ledger/ledger-verify.js";
+import { readAnchor } from "../../store/anchor.js";
 import { verifyStore } from "../../store/verify.js";
 import { Progress, withStore, type CliContext } from "../context.js";
+import { addLedgerOptions, resolveLedgerPaths, type LedgerCliOptions } from "./checkpoint.js";
 
-interface VerifyOptions {
-  db?: string;
-  store?: string;
+interface VerifyOptions extends LedgerCliOptions {
   json?: boolean;
+  publicKey?: string;
 }
 
 export function registerVerify(program: Command, ctx: CliContext): void {
-  program
-    .command("verify")
-    .description("recompute every hash and check every column; exit 1 naming the first bad seq")
-    .option("--db <file>", "SQLite database file", "aitrail.db")
-    .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
+  addLedgerOptions(
+    program
+      .command("verify")
+      .description(
+        "recompute every hash, column and Merkle root, check every signed checkpoint and the witness file; exit 1 naming the first bad seq",
+      ),
+  )
+    .option("--public-key <file-or-key>", "trust only these verifier keys (an auditor's copy) instead of the key directory")
     .option("--json", "print the result as JSON")
     .action(async (opts: VerifyOptions) => {
+      const paths = resolveLedgerPaths(opts);
+      const trusted = opts.publicKey ? await readVerifierKeys(opts.publicKey) : undefined;
       const result = await withStore(opts, true, async (store) => {
         const head = await store.head();
+        const ledger = await prepareLedgerVerify(store, {
+          keyDir: paths.keyDir,
+          witnessFile: paths.witnessFile,
+          fromSeq: (await readAnchor(store)).seq,
+          ...(trusted ? { trusted } : {}),
+        });
         const progress = new Progress(ctx.io, "verify", head.size);
         const started = performance.now();
-        const r = await verifyStore(store, { onProgress: (n) => progress.update(n) });
+        const r = await verifyStore(store, { onEntry: (e) => ledger.add(e.leafHash, e.seq), onProgress: (n) => progress.update(n) });
+        const l: LedgerVerifyResult | null = r.ok ? await ledger.finish() : null;
         progress.done();
-        return { ...r, seconds: (performance.now() - started) / 1000 };
+        return { store: r, ledger: l, seconds: (performance.now() - started) / 1000 };
       });
+      const { store: s, ledger: l } = result;
+      const ok = s.ok && (l?.ok ?? false);
       const report = {
-        ok: result.ok,
-        events: result.events,
-        firstBadSeq: result.firstBadSeq,
-        problem: result.problem,
-        detail: result.detail,
+        ok,
+        events: s.events,
+        firstBadSeq: s.ok ? (l?.ok ? null : (l?.firstBadSeq ?? null)) : s.firstBadSeq,
+        problem: s.ok ? (l?.ok ? null : (l?.problem ?? null)) : s.problem,
+        detail: s.ok ? (l?.ok ? null : (l?.detail ?? null)) : s.detail,
+        ...(l ? { merkle: { treeSize: l.size, rootHash: l.rootHash, checkpoints: l.checkpoints, witnessedSize: l.witnessedSize } } : {}),
       };
       if (opts.json) {
         ctx.io.out(`${JSON.stringify(report)}\n`);
-      } else if (result.ok) {
-        const rate = Math.round(result.events / Math.max(result.seconds, 1e-6));
-        ctx.io.out(`OK: ${result.events} events verified (chain, leaf hashes, columns) in ${result.seconds.toFixed(2)}s (${rate} events/s)\n`);
+      } else if (ok && l) {
+        const rate = Math.round(s.events / Math.max(result.seconds, 1e-6));
+        const witness = l.witnessedSize === null ? "no witness file" : `witness at size ${l.witnessedSize}`;
+        ctx.io.out(
+          `OK: ${s.events} events verified (chain, leaf hashes, columns, Merkle root ${l.rootHash}, ` +
+            `${l.checkpoints} signed checkpoint(s), ${witness}) in ${result.seconds.toFixed(2)}s (${rate} events/s)\n`,
+        );
       } else {
-        ctx.io.out(`FAILED at seq ${result.firstBadSeq}: ${result.problem}: ${result.detail}\n`);
+        const where = report.firstBadSeq === null ? "" : ` at seq ${report.firstBadSeq}`;
+        ctx.io.out(`FAILED${where}: ${report.problem}: ${report.detail}\n`);
       }
-      ctx.exitCode = result.ok ? 0 : 1;
+      ctx.exitCode = ok ? 0 : 1;
     });
 }
