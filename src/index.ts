@@ -4,3 +4,5 @@ export { Recorder, type RecorderOptions, type RecordedEvent, type RecorderStats,
 export { openStore, parseStoreUrl, type StorageSpec, type OpenStoreOptions } from "./store/open.js";
 export type { AuditStore, StoredEntry, PreparedEntry, LedgerHead, EventFilter, StoredCheckpoint } from "./store/types.js";
 export { verifyStore, type StoreVerifyResult } from "./store/verify.js";
+export * from "./privacy/index.js";
+export * from "./consent/index.js";

@@ -157,7 +157,9 @@ export class Recorder {
       });
     }
     const parsed = parseEventInput(input, this.#clock());
-    let event = minimize(parsed, this.selection);
+    // Levels minimise what an AI call reveals. The trail's own events (consent, erasure,
+    // reads, refusals, purges) are evidence: they keep every field they carry.
+    let event = isMinimisable(parsed.type) ? minimize(parsed, this.selection) : parsed;
     if (this.#protect) event = await this.#protect(event);
     const canonical = canonicalize(event);
     const entry: PreparedEntry = { eventId: event.eventId, canonical, leafHash: leafHash(canonical), columns: columnsOf(event) };
@@ -394,4 +396,8 @@ export class Recorder {
       }
     }
   }
+}
+
+function isMinimisable(type: string): boolean {
+  return type.startsWith("ai.") || type.startsWith("custom.");
 }

@@ -137,3 +137,21 @@ describe("Recorder on a real SQLite file", () => {
     await store.close();
   });
 });
+
+describe("levels apply to AI calls, not to the trail's own evidence", () => {
+  it("keeps userId and purpose on consent and refusal events even when includeFields drops them", async () => {
+    const t = tempDir();
+    const store = new SqliteStore({ path: path.join(t.dir, "lv.db") });
+    await store.open();
+    const recorder = new Recorder({ store, level: "minimal", includeFields: ["model"] });
+    const call = await recorder.record({ type: "ai.generate", userId: "u1", purpose: "p", model: "m" });
+    const consent = await recorder.record({ type: "consent.granted", userId: "u1", purpose: "p" });
+    const denied = await recorder.record({ type: "policy.denied", userId: "u1", purpose: "p", status: "denied" });
+    expect(call.event.userId).toBeUndefined();
+    expect(call.event.model).toBe("m");
+    expect(consent.event).toMatchObject({ userId: "u1", purpose: "p" });
+    expect(denied.event).toMatchObject({ userId: "u1", purpose: "p", status: "denied" });
+    await store.close();
+    t.cleanup();
+  });
+});
