@@ -13,6 +13,7 @@ import { registerErase } from "./erase.js";
 import { registerDsar } from "./dsar.js";
 import { registerMasterKey } from "./master-key.js";
 import { registerProvider } from "./provider.js";
+import { registerRetention } from "./retention.js";
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -20,3 +21,4 @@ export const COMMANDS: RegisterCommand[] = [registerDemo, registerVerify, regist
 COMMANDS.push(registerCheckpoint, registerProve, registerVerifyBundle, registerKeys);
 COMMANDS.push(registerErase, registerDsar, registerMasterKey);
 COMMANDS.push(registerProvider);
+COMMANDS.push(registerRetention);

@@ -3,12 +3,15 @@ import { readVerifierKeys } from "../../ledger/keys.js";
 import { prepareLedgerVerify, type LedgerVerifyResult } from "../../ledger/ledger-verify.js";
 import { readAnchor } from "../../store/anchor.js";
 import { verifyStore } from "../../store/verify.js";
+import type { VerifierKey } from "../../ledger/note.js";
+import { verifyArchiveDir } from "../../retention/archive.js";
 import { Progress, withStore, type CliContext } from "../context.js";
 import { addLedgerOptions, resolveLedgerPaths, type LedgerCliOptions } from "./checkpoint.js";
 
 interface VerifyOptions extends LedgerCliOptions {
   json?: boolean;
   publicKey?: string;
+  archive?: string;
 }
 
 export function registerVerify(program: Command, ctx: CliContext): void {
@@ -21,9 +24,14 @@ export function registerVerify(program: Command, ctx: CliContext): void {
   )
     .option("--public-key <file-or-key>", "trust only these verifier keys (an auditor's copy) instead of the key directory")
     .option("--json", "print the result as JSON")
+    .option("--archive <dir>", "verify a retention archive (or a directory of archives) on its own, without the store")
     .action(async (opts: VerifyOptions) => {
-      const paths = resolveLedgerPaths(opts);
       const trusted = opts.publicKey ? await readVerifierKeys(opts.publicKey) : undefined;
+      if (opts.archive !== undefined) {
+        await verifyArchives(ctx, opts.archive, trusted, opts.json ?? false);
+        return;
+      }
+      const paths = resolveLedgerPaths(opts);
       const result = await withStore(opts, true, async (store) => {
         const head = await store.head();
         const ledger = await prepareLedgerVerify(store, {
@@ -64,4 +72,27 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       }
       ctx.exitCode = ok ? 0 : 1;
     });
+}
+
+async function verifyArchives(ctx: CliContext, dir: string, trusted: VerifierKey[] | undefined, json: boolean): Promise<void> {
+  const r = await verifyArchiveDir(dir, trusted ? { trusted } : {});
+  const report = {
+    ok: r.ok,
+    problem: r.problem,
+    archives: r.archives.map((a) => ({ path: a.path, ok: a.ok, fromSeq: a.fromSeq, toSeq: a.toSeq, count: a.count, checkpoint: a.checkpoint, problem: a.problem })),
+  };
+  if (json) {
+    ctx.io.out(`${JSON.stringify(report)}\n`);
+  } else if (r.ok) {
+    const events = r.archives.reduce((s, a) => s + a.count, 0);
+    const cps = r.archives.filter((a) => a.checkpoint !== "none").length;
+    const signed = trusted ? "signatures checked" : "no verifier key given: signatures not checked";
+    ctx.io.out(
+      `OK: ${r.archives.length} archive(s), ${events} events (seq ${r.archives[0]!.fromSeq}..${r.archives.at(-1)!.toSeq! - 1}): ` +
+        `segment hashes, leaf hashes, chain, Merkle root; ${cps} covered by a checkpoint (${signed})\n`,
+    );
+  } else {
+    ctx.io.out(`FAILED: ${r.problem}\n`);
+  }
+  ctx.exitCode = r.ok ? 0 : 1;
 }

@@ -1,0 +1,42 @@
+export {
+  FRAMEWORK_MINIMUMS,
+  RETENTION_FRAMEWORKS,
+  addPeriod,
+  formatPeriod,
+  parsePeriod,
+  parsePolicy,
+  retentionFor,
+  type FrameworkMinimum,
+  type Period,
+  type RetentionDecision,
+  type RetentionFramework,
+  type RetentionPolicy,
+} from "./policy.js";
+export { HOLDS_META_KEY, describeHold, holdCovers, listHolds, makeHold, type HoldInput, type LegalHold } from "./holds.js";
+export {
+  ARCHIVE_FORMAT,
+  archiveName,
+  verifyArchive,
+  verifyArchiveDir,
+  writeArchive,
+  type ArchiveManifest,
+  type ArchiveSetResult,
+  type ArchiveVerifyResult,
+} from "./archive.js";
+export {
+  POLICY_META_KEY,
+  directRecorder,
+  placeHold,
+  planRetention,
+  readPolicy,
+  releaseHold,
+  runRetention,
+  setPolicy,
+  type RecordFn,
+  type RetentionOptions,
+  type RetentionPlan,
+  type RetentionReport,
+  type RetentionRunOptions,
+  type RetentionStore,
+  type StopReason,
+} from "./run.js";
