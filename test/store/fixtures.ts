@@ -106,7 +106,9 @@ export function edgeEvents(namespace = 2): (PreparedEntry & { event: AuditEvent 
     { type: "ai.generate", eventId: id(), timestamp: "2024-02-29T12:00:00.010Z", errorMessage: "\u0001aitrail:\"looks escaped\"", cost: null, costUnknown: true },
     { type: "ai.generate", eventId: id(), timestamp: "2025-06-30T23:59:59.999Z", latency: 123456789.125, cost: 999999.999999999, ip: "::1", userAgent: "quote ' and \" and \\ backslash", consentId: "x", legalBasis: "consent", dataClassification: "restricted", dataCategory: "health", retention: "30-days", authorization: "auth-1" },
     { type: "custom.thing-1", eventId: id(), timestamp: "2025-07-01T00:00:00.000Z", frameworks: ["GDPR", "EU_AI_ACT"], processors: ["openai", "azure"], phiAccessed: false, disclosure: true, patientId: "p-1", details: { nested: { a: [1, 2, { b: null }] } } },
-    { type: "ai.generate", eventId: id(), timestamp: "2025-07-01T00:00:00.001Z", errorMessage: "" , cost: 0, latency: 0, tokens: { input: 0, output: 0, total: 0 } },
+    { type: "ai.generate", eventId: id(), timestamp: "2025-07-01T00:00:00.001Z", errorMessage: "", cost: 0, latency: 0, tokens: { input: 0, output: 0, total: 0 } },
+    // COPY text format specials: tab, newlines, backslashes, the end-of-data marker.
+    { type: "ai.generate", eventId: id(), timestamp: "2025-07-01T00:00:00.002Z", errorMessage: "tab\there\nline\r\n\\.\n\\N\\\\x00", status: "error" },
   ];
   return inputs.map(prepare);
 }

@@ -30,6 +30,7 @@ import {
   type UserCostAggregate,
   type UserRateAggregate,
 } from "../types.js";
+import { copyIn, encodeCopyRows, type CopyValue } from "./copy.js";
 import { checkpointFromRow, encodeText, entryFromRow, PG_TYPES, toBuffer, type Row } from "./codec.js";
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from "./migrations.js";
 import { monthsAhead, monthsOf, type Month } from "./partitions.js";
@@ -350,27 +351,23 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
           const head = await this.#headWith(client);
           const frontier = await this.#nodesWith(client, frontierKeys(head.size));
           const sealed = sealBatch({ ...head, frontier }, fresh);
-          const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
+          const rows: CopyValue[][] = [];
+          const ids: CopyValue[][] = [];
           fresh.forEach((e, i) => {
             const seq = sealed.seqs[i]!;
             const chain = sealed.chainHashes[i]!;
-            let c = 0;
-            columns[c++]!.push(seq);
+            const row: CopyValue[] = [seq];
             for (const name of COLUMN_NAMES) {
               const v = e.columns[name];
-              columns[c++]!.push(TEXT_COLUMNS.has(name) ? encodeText(v as string | null) : v);
+              row.push(TEXT_COLUMNS.has(name) ? encodeText(v as string | null) : v);
             }
-            columns[c++]!.push(e.canonical);
-            columns[c++]!.push(toBuffer(e.leafHash));
-            columns[c++]!.push(toBuffer(chain));
+            row.push(e.canonical, e.leafHash, chain);
+            rows.push(row);
+            ids.push([e.eventId, seq, e.columns.timestamp]);
             known.set(e.eventId, { ...e, seq, chainHash: chain });
           });
-          const casts = INSERT_COLUMNS.map((n, i) => `$${i + 1}::${COLUMN_TYPES[n] ?? "text"}[]`).join(", ");
-          await client.query(`INSERT INTO ${this.#q}.audit_logs (${SELECT_COLUMNS}) SELECT * FROM unnest(${casts})`, columns);
-          await client.query(
-            `INSERT INTO ${this.#q}.event_ids (event_id, seq, timestamp) SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])`,
-            [fresh.map((e) => e.eventId), sealed.seqs, fresh.map((e) => e.columns.timestamp)],
-          );
+          await copyIn(client, `COPY ${this.#q}.audit_logs (${SELECT_COLUMNS}) FROM STDIN`, encodeCopyRows(rows));
+          await copyIn(client, `COPY ${this.#q}.event_ids (event_id, seq, timestamp) FROM STDIN`, encodeCopyRows(ids));
           if (sealed.nodes.length > 0) {
             await client.query(`INSERT INTO ${this.#q}.merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
               sealed.nodes.map((n) => n.level),
