@@ -182,23 +182,15 @@ const ENCRYPTION = new Map<string, "AES-256-GCM" | undefined>([
   ["none", undefined],
 ]);
 
-/** Validates AITrail options; throws INVALID_CONFIG listing every problem. */
-export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process.env): Readonly<ResolvedConfig> {
-  const parsed = trailOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => {
-        const where = pathOf(i.path);
-        return i.code === "unrecognized_keys" ? `${where}: unknown option(s) ${i.keys.join(", ")}` : `${where}: ${i.message}`;
-      }),
-    );
-  }
-  const o = parsed.data;
-  const problems: string[] = [];
-
+/** Resolves each provider entry that has the right shape (shape errors are reported elsewhere). */
+function resolveProviders(raw: unknown, env: NodeJS.ProcessEnv, problems: string[]): ResolvedProvider[] {
+  if (!Array.isArray(raw)) return [];
   const seen = new Set<string>();
   const providers: ResolvedProvider[] = [];
-  o.providers.forEach((p, i) => {
+  raw.forEach((entry: unknown, i) => {
+    const parsed = providerSchema.safeParse(entry);
+    if (!parsed.success) return;
+    const p = parsed.data;
     const at = `providers[${i}]`;
     if (seen.has(p.name)) problems.push(`${at}.name: duplicate provider name "${p.name}"`);
     seen.add(p.name);
@@ -233,6 +225,21 @@ export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process
       priceAs: c.priceAs,
     });
   });
+  return providers;
+}
+
+/** Validates AITrail options; throws INVALID_CONFIG listing every problem. */
+export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process.env): Readonly<ResolvedConfig> {
+  const parsed = trailOptionsSchema.safeParse(options);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
+        const where = pathOf(i.path);
+        return i.code === "unrecognized_keys" ? `${where}: unknown option(s) ${i.keys.join(", ")}` : `${where}: ${i.message}`;
+      });
+  const providers = resolveProviders(options && typeof options === "object" ? (options as { providers?: unknown }).providers : undefined, env, problems);
+  if (!parsed.success) fail(problems);
+  const o = parsed.data;
 
   const al = o.auditLog ?? {};
   const level = al.level ?? "standard";

@@ -9,3 +9,4 @@ export type { RecorderPort } from "./recorder-port.js";
 export { DEFAULT_MODELS } from "./providers.js";
 export { stripSecrets } from "./provider-errors.js";
 export { runDemoCalls, demoProviders, type DemoCall, type DemoCallsOptions, type DemoCallsSummary } from "./demo-calls.js";
+export { CALL_CHANNEL, type CallTiming } from "./diagnostics.js";

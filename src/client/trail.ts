@@ -9,6 +9,7 @@ import type { Tokens } from "../event/schema.js";
 import { AuditWriter, type WrittenEvent } from "./audit-writer.js";
 import { CallAuditor, type CallRecord } from "./call-audit.js";
 import { CallSignal, prepareCall, sdkSettings, type GenerateOptions } from "./call-options.js";
+import { publishTiming, timingWanted } from "./diagnostics.js";
 import { resolveConfig, type ResolvedConfig, type TrailOptions } from "./config.js";
 import { logViewOf } from "./log-view.js";
 import { openPipeline, type OwnedPipeline } from "./pipeline.js";
@@ -161,16 +162,25 @@ export class AITrail {
 
   /** Makes the call and records it. Closed mode: resolves only once the event is committed. */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const t0 = timingWanted() ? performance.now() : 0;
     const ctx = this.#begin(options, "ai.generate");
     const { prepared, resolved, call, signal } = ctx;
+    let t1 = 0;
+    let t2 = 0;
+    let status: "success" | "error" | "cancelled" = "success";
     try {
       if (this.config.audit.enabled && this.config.failMode === "closed") await this.#writer.ready();
       let result: Awaited<ReturnType<typeof generateText>>;
       try {
         const base = { model: resolved.model, ...sdkSettings(prepared.options), abortSignal: signal.signal };
+        if (t0) t1 = performance.now();
         result = await (prepared.messages ? generateText({ ...base, messages: prepared.messages }) : generateText({ ...base, prompt: prepared.prompt ?? "" }));
+        if (t0) t2 = performance.now();
       } catch (err) {
-        throw await this.#failed(ctx, err);
+        if (t0) t2 = performance.now();
+        const failure = await this.#failed(ctx, err);
+        status = failure.details?.status === "cancelled" ? "cancelled" : "error";
+        throw failure;
       }
       const tokens = tokensFromUsage(result.totalUsage);
       if (!this.config.audit.enabled) {
@@ -191,6 +201,19 @@ export class AITrail {
       };
     } finally {
       signal.dispose();
+      if (t0 && t1) {
+        const providerMs = t2 - t1;
+        publishTiming({
+          eventId: call.eventId,
+          type: "ai.generate",
+          provider: resolved.provider.name,
+          model: resolved.modelId,
+          status,
+          failMode: this.config.failMode,
+          providerMs,
+          auditMs: performance.now() - t0 - providerMs,
+        });
+      }
     }
   }
 

@@ -57,7 +57,11 @@ describe("AITrail options", () => {
     expect(text).toMatch(/auditLog\.level/);
     expect(text).toMatch(/failMode/);
     expect(text).toMatch(/colour/);
-    expect(problems.length).toBeGreaterThanOrEqual(3);
+    // shape problems do not hide the providers' own problems
+    expect(text).toMatch(/providers\[0\]\.config\.apiKey: .*OPENAI_API_KEY/);
+    expect(text).toMatch(/providers\[1\]\.config\.apiKey: .*ANTHROPIC_API_KEY/);
+    expect(text).toMatch(/providers\[2\]\.type: required/);
+    expect(text).toMatch(/providers\[3\]\.config\.baseURL: required/);
   });
 
   it("after the shape is right, lists every semantic problem at once", () => {
