@@ -30,7 +30,7 @@ import {
   type UserCostAggregate,
   type UserRateAggregate,
 } from "../types.js";
-import { copyIn, encodeCopyRows, type CopyValue } from "./copy.js";
+import { copyIn, copyParts, encodeCopyRows, type CopyValue } from "./copy.js";
 import { checkpointFromRow, encodeText, entryFromRow, PG_TYPES, toBuffer, type Row } from "./codec.js";
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from "./migrations.js";
 import { monthsAhead, monthsOf, type Month } from "./partitions.js";
@@ -351,29 +351,25 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
           const head = await this.#headWith(client);
           const frontier = await this.#nodesWith(client, frontierKeys(head.size));
           const sealed = sealBatch({ ...head, frontier }, fresh);
-          const rows: CopyValue[][] = [];
-          const ids: CopyValue[][] = [];
-          fresh.forEach((e, i) => {
-            const seq = sealed.seqs[i]!;
-            const chain = sealed.chainHashes[i]!;
-            const row: CopyValue[] = [seq];
+          const row = (i: number): CopyValue[] => {
+            const e = fresh[i]!;
+            const out: CopyValue[] = [sealed.seqs[i]!];
             for (const name of COLUMN_NAMES) {
               const v = e.columns[name];
-              row.push(TEXT_COLUMNS.has(name) ? encodeText(v as string | null) : v);
+              out.push(TEXT_COLUMNS.has(name) ? encodeText(v as string | null) : v);
             }
-            row.push(e.canonical, e.leafHash, chain);
-            rows.push(row);
-            ids.push([e.eventId, seq, e.columns.timestamp]);
-            known.set(e.eventId, { ...e, seq, chainHash: chain });
-          });
-          await copyIn(client, `COPY ${this.#q}.audit_logs (${SELECT_COLUMNS}) FROM STDIN`, encodeCopyRows(rows));
-          await copyIn(client, `COPY ${this.#q}.event_ids (event_id, seq, timestamp) FROM STDIN`, encodeCopyRows(ids));
+            out.push(e.canonical, e.leafHash, sealed.chainHashes[i]!);
+            return out;
+          };
+          await copyIn(client, `COPY ${this.#q}.audit_logs (${SELECT_COLUMNS}) FROM STDIN`, copyParts(fresh.length, 250, row));
+          await copyIn(
+            client,
+            `COPY ${this.#q}.event_ids (event_id, seq, timestamp) FROM STDIN`,
+            copyParts(fresh.length, 1000, (i) => [fresh[i]!.eventId, sealed.seqs[i]!, fresh[i]!.columns.timestamp]),
+          );
+          fresh.forEach((e, i) => known.set(e.eventId, { ...e, seq: sealed.seqs[i]!, chainHash: sealed.chainHashes[i]! }));
           if (sealed.nodes.length > 0) {
-            await client.query(`INSERT INTO ${this.#q}.merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
-              sealed.nodes.map((n) => n.level),
-              sealed.nodes.map((n) => n.index),
-              sealed.nodes.map((n) => toBuffer(n.hash)),
-            ]);
+            await copyIn(client, `COPY ${this.#q}.merkle_nodes (level, idx, hash) FROM STDIN`, encodeCopyRows(sealed.nodes.map((n) => [n.level, n.index, n.hash])));
           }
         }
         await client.query("COMMIT");

@@ -1,0 +1,229 @@
+/**
+ * PostgreSQL ingest and queries, against the brief's pattern, in one run:
+ *
+ *   - aitrail: synthetic AI-call events through the real Recorder into the PostgreSQL store
+ *     (validation, canonical JSON, leaf and chain hashes, Merkle nodes, COPY, one transaction
+ *     per group commit under the ledger's advisory lock);
+ *   - the brief: the same events, one `INSERT INTO audit_logs ... VALUES ($1..$18)` per event
+ *     from `onLog`, into the brief's own table and indexes, with the same number of calls in
+ *     flight (pg.Pool default size 10);
+ *   - queries at 1,000,000 events: getCostByUser over 30 days and getUserActivity(user, 100).
+ *
+ *   npx tsx bench/postgres-ingest.ts [--url postgres://root@127.0.0.1:5432/test]
+ *        [--events 100000] [--baseline 20000] [--concurrency 256] [--query-events 1000000] [--keep]
+ *
+ * Each part runs in a schema of its own, dropped at the end unless --keep. Prints a table and a
+ * JSON line. Not part of the test suite: timings depend on the machine and its load.
+ */
+import os from "node:os";
+import pg from "pg";
+import { syntheticEvent, workload } from "../src/demo/workload.js";
+import type { AuditEventInput } from "../src/event/schema.js";
+import { Recorder } from "../src/pipeline/recorder.js";
+import { AuditQuery } from "../src/query/audit-query.js";
+import { PostgresStore } from "../src/store/postgres/store.js";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const URL = opt("--url", process.env.AITRAIL_BENCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test");
+const EVENTS = Number(opt("--events", "100000"));
+const BASELINE = Number(opt("--baseline", "20000"));
+const CONCURRENCY = Number(opt("--concurrency", "256"));
+const QUERY_EVENTS = Number(opt("--query-events", "1000000"));
+const KEEP = args.includes("--keep");
+const stamp = Date.now().toString(36);
+
+function events(n: number, seed: string, spreadDays = 0): AuditEventInput[] {
+  const now = Date.now();
+  const out: AuditEventInput[] = [];
+  let i = 0;
+  for (const call of workload(n, seed)) {
+    const e = syntheticEvent(call, 150 + call.outputTokens * 4);
+    if (spreadDays > 0) e.timestamp = new Date(now - Math.floor(((n - i) / n) * spreadDays * 86_400_000)).toISOString();
+    out.push(e);
+    i += 1;
+  }
+  return out;
+}
+
+async function drive(n: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await call(next++);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+async function recorderIngest(schema: string, input: AuditEventInput[], progress = false): Promise<{ seconds: number; rate: number; store: PostgresStore }> {
+  const store = new PostgresStore({ connectionString: URL, schema });
+  await store.open();
+  const recorder = new Recorder({ store, maxBatch: 4000, maxQueue: 40_000 });
+  let done = 0;
+  const seconds = await drive(input.length, CONCURRENCY, async (i) => {
+    await recorder.record(input[i]!);
+    done += 1;
+    if (progress && done % 100_000 === 0) process.stderr.write(`  ${done} events\n`);
+  });
+  await recorder.close();
+  return { seconds, rate: input.length / seconds, store };
+}
+
+const BRIEF_DDL = (s: string) => `
+  CREATE TABLE IF NOT EXISTS "${s}".audit_logs (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    event_id VARCHAR(255) UNIQUE NOT NULL,
+    timestamp TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    user_id VARCHAR(255),
+    session_id VARCHAR(255),
+    action VARCHAR(255) NOT NULL,
+    provider VARCHAR(100) NOT NULL,
+    model VARCHAR(100) NOT NULL,
+    status VARCHAR(50) NOT NULL,
+    latency INTEGER,
+    cost DECIMAL(10, 6),
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    total_tokens INTEGER,
+    ip INET,
+    user_agent TEXT,
+    audit_context JSONB,
+    compliance_data JSONB,
+    error_message TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+  );
+  CREATE INDEX idx_audit_timestamp ON "${s}".audit_logs(timestamp DESC);
+  CREATE INDEX idx_audit_user ON "${s}".audit_logs(user_id);
+  CREATE INDEX idx_audit_action ON "${s}".audit_logs(action);
+  CREATE INDEX idx_audit_provider ON "${s}".audit_logs(provider);`;
+
+async function briefIngest(schema: string, input: AuditEventInput[]): Promise<{ seconds: number; rate: number }> {
+  const admin = new pg.Client({ connectionString: URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  await admin.query(BRIEF_DDL(schema));
+  await admin.end();
+  const pool = new pg.Pool({ connectionString: URL });
+  // The brief's onLog, verbatim apart from the schema name.
+  const onLog = async (event: AuditEventInput & { id: string; timestamp: string }) => {
+    await pool.query(
+      `INSERT INTO "${schema}".audit_logs (
+        event_id, timestamp, user_id, session_id, action,
+        provider, model, status, latency, cost,
+        input_tokens, output_tokens, total_tokens,
+        ip, user_agent, audit_context, compliance_data, error_message
+      ) VALUES (
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+        $11, $12, $13, $14, $15, $16, $17, $18
+      )`,
+      [
+        event.id,
+        event.timestamp,
+        event.userId,
+        event.sessionId,
+        event.action,
+        event.provider,
+        event.model,
+        event.status,
+        event.latency,
+        event.cost,
+        event.tokens?.input,
+        event.tokens?.output,
+        event.tokens?.total,
+        event.ip,
+        event.userAgent,
+        JSON.stringify({ purpose: event.purpose, legalBasis: event.legalBasis, dataClassification: event.dataClassification }),
+        JSON.stringify({ patientId: event.patientId, phiAccessed: event.phiAccessed }),
+        event.errorMessage,
+      ],
+    );
+  };
+  const seconds = await drive(input.length, CONCURRENCY, (i) => onLog({ ...input[i]!, id: `evt_${stamp}_${i}`, timestamp: new Date().toISOString() }));
+  await pool.end();
+  return { seconds, rate: input.length / seconds };
+}
+
+function stats(samples: number[]): { median: number; p95: number; min: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return { median: at(0.5), p95: at(0.95), min: s[0]! };
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.end();
+}
+
+const table: [string, string][] = [];
+const json: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, load: os.loadavg() }, concurrency: CONCURRENCY };
+const schemas: string[] = [];
+try {
+  // Warm up both paths a little so neither pays for first-use costs in the measurement.
+  const warm = events(2000, "warm");
+  const w1 = `bench_warm_a_${stamp}`;
+  const w2 = `bench_warm_b_${stamp}`;
+  schemas.push(w1, w2);
+  await (await recorderIngest(w1, warm)).store.close();
+  await briefIngest(w2, warm.slice(0, 500));
+
+  const input = events(EVENTS, "ingest");
+  const ours = `bench_aitrail_${stamp}`;
+  schemas.push(ours);
+  process.stderr.write(`aitrail: ${EVENTS} events through the Recorder...\n`);
+  const a = await recorderIngest(ours, input);
+  await a.store.close();
+  const theirs = `bench_brief_${stamp}`;
+  schemas.push(theirs);
+  process.stderr.write(`brief: ${BASELINE} events, one INSERT each from onLog...\n`);
+  const b = await briefIngest(theirs, input.slice(0, BASELINE));
+  table.push(["aitrail Recorder -> PostgreSQL", `${Math.round(a.rate)} events/s (${EVENTS} in ${a.seconds.toFixed(2)} s)`]);
+  table.push(["brief: INSERT per event from onLog", `${Math.round(b.rate)} events/s (${BASELINE} in ${b.seconds.toFixed(2)} s)`]);
+  table.push(["ratio", `${(a.rate / b.rate).toFixed(1)}x`]);
+  json.ingest = { aitrail: { events: EVENTS, seconds: a.seconds, eventsPerSecond: a.rate }, brief: { events: BASELINE, seconds: b.seconds, eventsPerSecond: b.rate }, ratio: a.rate / b.rate };
+
+  if (QUERY_EVENTS > 0) {
+    const q = `bench_queries_${stamp}`;
+    schemas.push(q);
+    process.stderr.write(`queries: loading ${QUERY_EVENTS} events over 60 days...\n`);
+    const big = events(QUERY_EVENTS, "queries", 60);
+    const load = await recorderIngest(q, big, true);
+    table.push([`load ${QUERY_EVENTS} events (Recorder)`, `${Math.round(load.rate)} events/s`]);
+    await load.store.query(`VACUUM ANALYZE {schema}.audit_logs`);
+    const query = new AuditQuery(load.store);
+    const cost: number[] = [];
+    let users = 0;
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      const rows = await query.getCostByUser(new Date(Date.now() - 30 * 86_400_000), new Date());
+      cost.push(performance.now() - t);
+      users = rows.length;
+    }
+    const activity: number[] = [];
+    for (let r = 0; r < 50; r++) {
+      const user = `user-${10000 + ((r * 37) % 500)}`;
+      const t = performance.now();
+      const rows = await query.getUserActivity(user, 100);
+      activity.push(performance.now() - t);
+      if (rows.length === 0) throw new Error(`no activity for ${user}`);
+    }
+    const c = stats(cost);
+    const u = stats(activity);
+    table.push([`getCostByUser, 30 days of ${QUERY_EVENTS} (${users} users)`, `median ${c.median.toFixed(0)} ms, min ${c.min.toFixed(0)} ms`]);
+    table.push([`getUserActivity(user, 100) at ${QUERY_EVENTS}`, `median ${u.median.toFixed(2)} ms, p95 ${u.p95.toFixed(2)} ms`]);
+    json.queries = { events: QUERY_EVENTS, load: { eventsPerSecond: load.rate }, getCostByUserMs: c, getUserActivityMs: u };
+    await load.store.close();
+  }
+} finally {
+  if (!KEEP) for (const s of schemas) await dropSchema(s).catch(() => undefined);
+}
+
+const width = Math.max(...table.map(([k]) => k.length));
+process.stdout.write(table.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n");
+process.stdout.write(JSON.stringify(json) + "\n");
