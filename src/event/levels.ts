@@ -85,9 +85,22 @@ export function fieldSelection(level: AuditLevel = "standard", includeFields?: r
 
 /** Drops every field the selection does not keep. Returns a new object. */
 export function minimize(event: AuditEvent, selection: FieldSelection): AuditEvent {
+  const source = event as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(event)) {
-    if (value !== undefined && selection.keep.has(key)) out[key] = value;
+  // Kept fields in sorted order: the canonical form then needs no sort.
+  for (const key of sortedFields(selection)) {
+    const value = source[key];
+    if (value !== undefined && Object.hasOwn(source, key)) out[key] = value;
   }
   return out as unknown as AuditEvent;
+}
+
+const sortedCache = new WeakMap<FieldSelection, readonly string[]>();
+function sortedFields(selection: FieldSelection): readonly string[] {
+  let fields = sortedCache.get(selection);
+  if (!fields) {
+    fields = [...selection.keep].sort();
+    sortedCache.set(selection, fields);
+  }
+  return fields;
 }

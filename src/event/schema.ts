@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { AitrailError } from "../errors.js";
 import { EVENT_ID_PATTERN, newEventId } from "./ids.js";
+import { quickAcceptContext, quickAcceptEvent } from "./quick.js";
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 
@@ -37,13 +38,16 @@ export const LIMITS = {
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Half of a UTF-16 pair without the other half: text columns would store U+FFFD instead. */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const ident = (max: number = LIMITS.identifier) =>
   z
     .string()
     .min(1, "must not be empty")
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => !CONTROL.test(s), "must not contain control characters");
+    .refine((s) => !CONTROL.test(s), "must not contain control characters")
+    .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (a lone surrogate cannot be stored as text)");
 
 const count = z.number().int("must be an integer").min(0, "must be >= 0").max(Number.MAX_SAFE_INTEGER);
 
@@ -98,7 +102,10 @@ const whatShape = {
   costUnknown: z.boolean(),
   tokens: tokensSchema,
   errorCode: ident(128),
-  errorMessage: z.string().max(LIMITS.errorMessage),
+  errorMessage: z
+    .string()
+    .max(LIMITS.errorMessage)
+    .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (a lone surrogate cannot be stored as text)"),
   prompt: z.string().max(LIMITS.content, `must be at most ${LIMITS.content} characters`),
   response: z.string().max(LIMITS.content, `must be at most ${LIMITS.content} characters`),
   frameworks: z.array(z.enum(["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"])).max(8),
@@ -202,6 +209,14 @@ function invalid(what: string, problems: FieldProblem[]): AitrailError {
 
 /** Validates an event as handed in, fills eventId and timestamp. Throws INVALID_EVENT listing every bad field. */
 export function parseEventInput(input: unknown, now: Date = new Date()): AuditEvent {
+  const quick = quickAcceptEvent(input);
+  if (quick !== undefined) {
+    // A fresh object of checked fields: complete it in place.
+    quick.v = EVENT_SCHEMA_VERSION;
+    quick.eventId ??= newEventId(now.getTime());
+    quick.timestamp ??= now.toISOString();
+    return quick as unknown as AuditEvent;
+  }
   const result = auditEventInputSchema.safeParse(input);
   if (!result.success) throw invalid("event", problemsOf(result.error));
   const { eventId, timestamp, ...rest } = result.data;
@@ -222,6 +237,8 @@ export function parseEvent(input: unknown): AuditEvent {
 
 /** Validates an auditContext on its own (the client checks it before any provider call). */
 export function parseAuditContext(input: unknown): AuditContext {
+  const quick = quickAcceptContext(input ?? {});
+  if (quick !== undefined) return quick;
   const result = auditContextSchema.safeParse(input ?? {});
   if (!result.success) {
     const problems = problemsOf(result.error).map((p) => ({ ...p, field: p.field ? `auditContext.${p.field}` : "auditContext" }));

@@ -33,8 +33,17 @@ export function leafHash(entry: Uint8Array | string): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
+const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);
+nodeInput[0] = NODE_PREFIX[0]!;
+
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return new Uint8Array(createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest());
+  }
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  const digest = oneShot("sha256", nodeInput, "buffer") as Buffer;
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 const chainInput = Buffer.alloc(1 + 2 * HASH_SIZE);
