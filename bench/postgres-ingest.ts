@@ -10,7 +10,8 @@
  *   - queries at 1,000,000 events: getCostByUser over 30 days and getUserActivity(user, 100).
  *
  *   npx tsx bench/postgres-ingest.ts [--url postgres://root@127.0.0.1:5432/test]
- *        [--events 100000] [--baseline 20000] [--concurrency 256] [--query-events 1000000] [--keep]
+ *        [--events 100000] [--baseline 10000] [--concurrency 4096] [--baseline-concurrency 1,64]
+ *        [--query-events 1000000] [--keep]
  *
  * Each part runs in a schema of its own, dropped at the end unless --keep. Prints a table and a
  * JSON line. Not part of the test suite: timings depend on the machine and its load.
@@ -31,7 +32,9 @@ const opt = (name: string, fallback: string): string => {
 const URL = opt("--url", process.env.AITRAIL_BENCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test");
 const EVENTS = Number(opt("--events", "100000"));
 const BASELINE = Number(opt("--baseline", "20000"));
-const CONCURRENCY = Number(opt("--concurrency", "256"));
+const CONCURRENCY = Number(opt("--concurrency", "4096"));
+/** The brief's onLog is awaited inside each AI call: 1 = one call at a time. */
+const BASELINE_CONCURRENCY = opt("--baseline-concurrency", "1,64").split(",").map(Number);
 const QUERY_EVENTS = Number(opt("--query-events", "1000000"));
 const KEEP = args.includes("--keep");
 const stamp = Date.now().toString(36);
@@ -102,7 +105,7 @@ const BRIEF_DDL = (s: string) => `
   CREATE INDEX idx_audit_action ON "${s}".audit_logs(action);
   CREATE INDEX idx_audit_provider ON "${s}".audit_logs(provider);`;
 
-async function briefIngest(schema: string, input: AuditEventInput[]): Promise<{ seconds: number; rate: number }> {
+async function briefIngest(schema: string, input: AuditEventInput[], concurrency: number): Promise<{ seconds: number; rate: number }> {
   const admin = new pg.Client({ connectionString: URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA "${schema}"`);
@@ -143,7 +146,7 @@ async function briefIngest(schema: string, input: AuditEventInput[]): Promise<{ 
       ],
     );
   };
-  const seconds = await drive(input.length, CONCURRENCY, (i) => onLog({ ...input[i]!, id: `evt_${stamp}_${i}`, timestamp: new Date().toISOString() }));
+  const seconds = await drive(input.length, concurrency, (i) => onLog({ ...input[i]!, id: `evt_${stamp}_${i}`, timestamp: new Date().toISOString() }));
   await pool.end();
   return { seconds, rate: input.length / seconds };
 }
@@ -171,7 +174,7 @@ try {
   const w2 = `bench_warm_b_${stamp}`;
   schemas.push(w1, w2);
   await (await recorderIngest(w1, warm)).store.close();
-  await briefIngest(w2, warm.slice(0, 500));
+  await briefIngest(w2, warm.slice(0, 500), 16);
 
   const input = events(EVENTS, "ingest");
   const ours = `bench_aitrail_${stamp}`;
@@ -179,14 +182,18 @@ try {
   process.stderr.write(`aitrail: ${EVENTS} events through the Recorder...\n`);
   const a = await recorderIngest(ours, input);
   await a.store.close();
-  const theirs = `bench_brief_${stamp}`;
-  schemas.push(theirs);
-  process.stderr.write(`brief: ${BASELINE} events, one INSERT each from onLog...\n`);
-  const b = await briefIngest(theirs, input.slice(0, BASELINE));
-  table.push(["aitrail Recorder -> PostgreSQL", `${Math.round(a.rate)} events/s (${EVENTS} in ${a.seconds.toFixed(2)} s)`]);
-  table.push(["brief: INSERT per event from onLog", `${Math.round(b.rate)} events/s (${BASELINE} in ${b.seconds.toFixed(2)} s)`]);
-  table.push(["ratio", `${(a.rate / b.rate).toFixed(1)}x`]);
-  json.ingest = { aitrail: { events: EVENTS, seconds: a.seconds, eventsPerSecond: a.rate }, brief: { events: BASELINE, seconds: b.seconds, eventsPerSecond: b.rate }, ratio: a.rate / b.rate };
+  table.push([`aitrail Recorder -> PostgreSQL (${CONCURRENCY} in flight)`, `${Math.round(a.rate)} events/s (${EVENTS} in ${a.seconds.toFixed(2)} s)`]);
+  const brief: Record<string, unknown>[] = [];
+  for (const c of BASELINE_CONCURRENCY) {
+    const theirs = `bench_brief_${c}_${stamp}`;
+    schemas.push(theirs);
+    const n = c === 1 ? Math.min(BASELINE, 5000) : BASELINE;
+    process.stderr.write(`brief: ${n} events, one INSERT each from onLog, ${c} in flight...\n`);
+    const b = await briefIngest(theirs, input.slice(0, n), c);
+    table.push([`brief: INSERT per event from onLog (${c} in flight)`, `${Math.round(b.rate)} events/s (${n} in ${b.seconds.toFixed(2)} s); aitrail is ${(a.rate / b.rate).toFixed(1)}x`]);
+    brief.push({ concurrency: c, events: n, seconds: b.seconds, eventsPerSecond: b.rate, ratio: a.rate / b.rate });
+  }
+  json.ingest = { aitrail: { events: EVENTS, seconds: a.seconds, eventsPerSecond: a.rate }, brief };
 
   if (QUERY_EVENTS > 0) {
     const q = `bench_queries_${stamp}`;
