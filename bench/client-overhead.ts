@@ -7,8 +7,9 @@
  * --memory puts the trails on in-memory SQLite (no fsync), to separate the disk from the rest.
  *
  * The local provider runs in a child process (as a remote provider would). Modes: baseline
- * (generateText), open (failMode "open", SQLite file), closed (failMode "closed": each call
- * waits for its event's durable commit). Rounds are interleaved so drift hits every mode alike.
+ * (generateText), unaudited (the trail with auditLog.enabled false: the floor), open
+ * (failMode "open", SQLite file), closed (failMode "closed": each call waits for its event's
+ * durable commit). Rounds are interleaved so drift hits every mode alike.
  *
  * Two views of the cost:
  *  - added latency per call: the call's wall time at the caller minus the time it spent in
@@ -20,6 +21,7 @@
  *    throughput cost rather than per-call latency.
  * Prints a table and a JSON line.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { spawn } from "node:child_process";
 import { subscribe } from "node:diagnostics_channel";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -33,6 +35,17 @@ import { AITrail, CALL_CHANNEL, type CallTiming } from "../src/client/index.js";
 function startProviderProcess(): Promise<{ baseURL: string; stop: () => void }> {
   const code = `import { startProviderServer } from "./src/provider-server/index.ts"; const s = await startProviderServer(); console.log(s.baseURL);`;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  // The provider process never outlives the bench, however the bench ends.
+  const kill = (): void => {
+    child.kill("SIGTERM");
+  };
+  process.once("exit", kill);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      kill();
+      process.exit(130);
+    });
+  }
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.stdout.once("data", (d: Buffer) => resolve({ baseURL: d.toString().trim(), stop: () => child.kill("SIGTERM") }));
@@ -49,8 +62,8 @@ const ROUNDS = arg("--rounds", 8);
 const SEQUENTIAL = arg("--sequential", 200);
 const MEMORY = args.includes("--memory");
 
-type Mode = "baseline" | "open" | "closed";
-const MODES: Mode[] = ["baseline", "open", "closed"];
+type Mode = "baseline" | "unaudited" | "open" | "closed";
+const MODES: Mode[] = ["baseline", "unaudited", "open", "closed"];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -67,18 +80,21 @@ async function main(): Promise<void> {
   const model = createOpenAI({ apiKey, baseURL: server.baseURL }).chat("gpt-4o");
   const providers = [{ name: "openai", config: { apiKey, baseURL: server.baseURL } }];
   const trails: Record<Exclude<Mode, "baseline">, AITrail> = {
+    // The trail's own path with auditing switched off: the floor the audited modes compare to.
+    unaudited: new AITrail({ providers, auditLog: { enabled: false } }),
     open: new AITrail({ providers, auditLog: { storage: MEMORY ? { type: "memory" } : { type: "sqlite", path: join(dir, "open.db") } }, failMode: "open" }),
     closed: new AITrail({ providers, auditLog: { storage: MEMORY ? { type: "memory" } : { type: "sqlite", path: join(dir, "closed.db") } }, failMode: "closed" }),
   };
   const context = { userId: "user-12345", sessionId: "sess-abc-789", action: "customer-feedback-analysis", purpose: "Business intelligence", ip: "192.168.1.100" };
   const prompt = (i: number): string => `Analyze customer feedback batch ${i}`;
 
-  const providerMs = new Map<string, number>();
+  // Subscribers run in the publishing call's async context: the call's slot receives its timing.
+  const slot = new AsyncLocalStorage<{ providerMs?: number }>();
   subscribe(CALL_CHANNEL, (m) => {
-    const t = m as CallTiming;
-    providerMs.set(t.eventId, t.providerMs);
+    const s = slot.getStore();
+    if (s) s.providerMs = (m as CallTiming).providerMs;
   });
-  const added: Record<Mode, number[]> = { baseline: [], open: [], closed: [] };
+  const added: Record<Mode, number[]> = { baseline: [], unaudited: [], open: [], closed: [] };
   let recordAdded = false;
 
   const one = async (mode: Mode, i: number): Promise<number> => {
@@ -87,11 +103,10 @@ async function main(): Promise<void> {
       await generateText({ model, prompt: prompt(i), maxRetries: 0 });
       return performance.now() - t0;
     }
-    const r = await trails[mode].generate({ input: { text: prompt(i) }, model: "gpt-4o", auditContext: context, maxRetries: 0 });
+    const timing: { providerMs?: number } = {};
+    await slot.run(timing, () => trails[mode].generate({ input: { text: prompt(i) }, model: "gpt-4o", auditContext: context, maxRetries: 0 }));
     const wall = performance.now() - t0;
-    const inProvider = providerMs.get(r.eventId!);
-    providerMs.delete(r.eventId!);
-    if (recordAdded && inProvider !== undefined) added[mode].push(wall - inProvider);
+    if (recordAdded && timing.providerMs !== undefined) added[mode].push(wall - timing.providerMs);
     return wall;
   };
 
@@ -99,8 +114,8 @@ async function main(): Promise<void> {
   for (const mode of MODES) await Promise.all(Array.from({ length: 50 }, (_, i) => one(mode, i)));
 
   recordAdded = true;
-  const latencies: Record<Mode, number[]> = { baseline: [], open: [], closed: [] };
-  const cpu: Record<Mode, number> = { baseline: 0, open: 0, closed: 0 };
+  const latencies: Record<Mode, number[]> = { baseline: [], unaudited: [], open: [], closed: [] };
+  const cpu: Record<Mode, number> = { baseline: 0, unaudited: 0, open: 0, closed: 0 };
   for (let r = 0; r < ROUNDS; r++) {
     for (const mode of MODES) {
       const c0 = process.cpuUsage();
@@ -112,12 +127,13 @@ async function main(): Promise<void> {
     }
   }
 
-  const concurrentAdded = { open: [...added.open], closed: [...added.closed] };
+  const concurrentAdded = { unaudited: [...added.unaudited], open: [...added.open], closed: [...added.closed] };
+  added.unaudited = [];
   added.open = [];
   added.closed = [];
-  const sequential: Record<Mode, number[]> = { baseline: [], open: [], closed: [] };
+  const sequential: Record<Mode, number[]> = { baseline: [], unaudited: [], open: [], closed: [] };
   for (let i = 0; i < SEQUENTIAL; i++) for (const mode of MODES) sequential[mode].push(await one(mode, i));
-  const sequentialAdded = { open: added.open, closed: added.closed };
+  const sequentialAdded = { unaudited: added.unaudited, open: added.open, closed: added.closed };
 
   const stats = (values: number[]) => {
     const s = [...values].sort((a, b) => a - b);
@@ -125,7 +141,7 @@ async function main(): Promise<void> {
   };
   const base = stats(latencies.baseline);
   const seqBase = stats(sequential.baseline);
-  const overhead = (["open", "closed"] as const).map((mode) => {
+  const overhead = (["unaudited", "open", "closed"] as const).map((mode) => {
     const c = stats(concurrentAdded[mode]);
     const q = stats(sequentialAdded[mode]);
     return { mode, concurrentP50: round3(c.p50), concurrentP99: round3(c.p99), sequentialP50: round3(q.p50), sequentialP99: round3(q.p99), samples: concurrentAdded[mode].length };
@@ -163,6 +179,7 @@ async function main(): Promise<void> {
   }
   console.log(JSON.stringify({ bench: "client-overhead", calls: CALLS, rounds: ROUNDS, sequential: SEQUENTIAL, addedLatency: overhead, endToEnd: rows }));
 
+  await trails.unaudited.close();
   await trails.open.close();
   await trails.closed.close();
   server.stop();

@@ -86,7 +86,8 @@ export class AuditWriter {
       this.#track(committing);
       return committing;
     }
-    this.#track(this.#writeOpen(event));
+    // The write (validation, hashing, queueing) runs after the caller has its result.
+    this.#track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#writeOpen(event)));
     return Promise.resolve();
   }
 
