@@ -2,6 +2,8 @@ import { afterAll, expect, it } from "vitest";
 import { AitrailError } from "../../src/errors.js";
 import { toHex } from "../../src/ledger/hash.js";
 import { openStore } from "../../src/store/open.js";
+import { PostgresSubjectKeyStore } from "../../src/privacy/keyring/postgres.js";
+import { subjectKeyStoreFor } from "../../src/privacy/open.js";
 import { PostgresStore } from "../../src/store/postgres/store.js";
 import { verifyStore } from "../../src/store/verify.js";
 import { defineStoreConformance, type OpenedStore } from "./conformance.js";
@@ -100,6 +102,16 @@ describePg("postgres store: bad input, schema ownership, partitions", () => {
     const schema = newSchema("missing");
     await expect(openStore(urlFor(schema), { mustExist: true })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await relations(schema)).toEqual([]);
+  });
+
+  it("keeps the privacy subject key table in the ledger's schema and hands its pool to the key store", async () => {
+    const schema = newSchema("keys");
+    const store = await open(schema);
+    expect(await relations(schema)).toContain("subject_keys");
+    const keyStore = subjectKeyStoreFor(store);
+    expect(keyStore).toBeInstanceOf(PostgresSubjectKeyStore);
+    expect((await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".subject_keys`)).rows[0]).toEqual({ n: 0 });
+    await store.close();
   });
 
   it("is append-only: an UPDATE through SQL fails while the trigger is on", async () => {

@@ -83,6 +83,22 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       );
     `,
   },
+  {
+    // Privacy: wrapped per-subject keys (src/privacy/keyring/postgres.ts). Deleting a row is an
+    // erasure; the key store rewrites the table afterwards so the row's bytes do not linger.
+    version: 2,
+    name: "subject_keys",
+    sql: `
+      CREATE TABLE {schema}.subject_keys (
+        subject_ref   TEXT PRIMARY KEY,
+        key_id        TEXT NOT NULL UNIQUE,
+        kind          TEXT NOT NULL,
+        master_key_id TEXT NOT NULL,
+        wrapped       TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS.at(-1)!.version;

@@ -111,6 +111,11 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
     this.#ddlLock = lockKey(`aitrail:${this.schema}:ddl`);
   }
 
+  /** The connection pool, for modules that keep their own tables in the ledger's schema (privacy key store). */
+  get pool(): pg.Pool {
+    return this.#db;
+  }
+
   /** The last error the pool reported on an idle connection (the server went away). */
   get lastPoolError(): string | null {
     return this.#lastPoolError;
