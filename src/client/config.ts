@@ -151,7 +151,7 @@ export interface ResolvedConfig {
     includeFields: readonly string[] | undefined;
     onLog: ((event: AuditLogEvent) => unknown) | undefined;
     storage: ResolvedStorage;
-    /** The brief's `encryption` key: personal fields are encrypted at rest (needs a protect step). */
+    /** The brief's `encryption` key: identifiers pseudonymised, personal fields encrypted at rest (the privacy step). */
     encryption: "AES-256-GCM" | undefined;
   };
   frameworks: readonly Framework[];
@@ -257,11 +257,6 @@ export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process
   if (st.encryption !== undefined) {
     if (!ENCRYPTION.has(st.encryption)) problems.push(`auditLog.storage.encryption: must be one of ${[...ENCRYPTION.keys()].join(", ")}`);
     else encryption = ENCRYPTION.get(st.encryption);
-  }
-  if (encryption !== undefined && o.protect === undefined) {
-    problems.push(
-      "auditLog.storage.encryption: encryption at rest needs the privacy step that encrypts personal fields; pass options.protect (a Recorder protect step) or remove the key",
-    );
   }
   if (st.integrityCheck !== undefined && st.integrityCheck !== "SHA-256") {
     problems.push(`auditLog.storage.integrityCheck: must be "SHA-256" (the ledger hashes every record with SHA-256, RFC 9162)`);

@@ -106,9 +106,10 @@ describe("AITrail options", () => {
     expect(problems.join()).toMatch(/164\.312\(b\)/);
   });
 
-  it("refuses encryption at rest without a protect step rather than ignoring it", () => {
-    const problems = problemsOf(() => resolveConfig({ providers: [{ name: "openai", config: { apiKey: "k" } }], auditLog: { storage: { type: "sqlite", path: "x.db", encryption: "AES-256" } } }));
-    expect(problems.join()).toMatch(/encryption/);
+  it("accepts the brief's encryption key and rejects an unknown cipher", () => {
+    expect(resolveConfig({ providers: [{ name: "openai", config: { apiKey: "k" } }], auditLog: { storage: { type: "sqlite", path: "x.db", encryption: "AES-256" } } }).audit.encryption).toBe("AES-256-GCM");
+    const problems = problemsOf(() => resolveConfig({ providers: [{ name: "openai", config: { apiKey: "k" } }], auditLog: { storage: { type: "sqlite", path: "x.db", encryption: "ROT13" } } }));
+    expect(problems.join()).toMatch(/auditLog\.storage\.encryption/);
   });
 
   it("names the configured providers when a call asks for another", async () => {

@@ -88,6 +88,26 @@ describe("AITrail.generate over real HTTP", () => {
     expect(log.auditContext).toEqual(briefContext);
   });
 
+  it("honours the brief's storage.encryption: identifiers pseudonymised and content encrypted at rest, onLog sees them as passed", async () => {
+    const path = join(tmp.dir, "encrypted.db");
+    const logs: AuditLogEvent[] = [];
+    const t = new AITrail({
+      providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
+      auditLog: { level: "detailed", storage: { type: "sqlite", path, encryption: "AES-256", integrityCheck: "SHA-256" }, onLog: (e) => void logs.push(e) },
+      failMode: "closed",
+    });
+    trails.push(t);
+    const result = await t.generate({ input: { text: "Analyze customer feedback" }, auditContext: briefContext });
+    const stored = await readEvent(path, result.eventId!);
+    expect(stored!.protection).toBeDefined();
+    expect(stored!.userId).not.toBe("user-12345");
+    expect(JSON.stringify(stored)).not.toContain("user-12345");
+    expect(JSON.stringify(stored)).not.toContain("192.168.1.100");
+    expect(JSON.stringify(stored)).not.toContain("Analyze customer feedback");
+    expect(stored).toMatchObject({ status: "success", cost: 0.003575, tokens: { input: 150, output: 320, total: 470 } });
+    expect(logs[0]).toMatchObject({ userId: "user-12345", ip: "192.168.1.100", prompt: "Analyze customer feedback" });
+  });
+
   it("records tokens as the provider reports them for any prompt, and prices them", async () => {
     const { t, path } = trail();
     const messages = [
