@@ -126,6 +126,29 @@ export function defineStoreConformance(harness: Harness): void {
       });
     });
 
+    it("large batches (a backend may hand them to a writer thread) keep every guarantee: seal, idempotency, anchor", async () => {
+      const { store } = await harness.fresh();
+      const events = plainEvents(700, 21);
+      const first = await store.append(events.slice(0, 300));
+      expect(first.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      // 100 redelivered and 150 new in one batch.
+      const mixed = await store.append([...events.slice(200, 300), ...events.slice(300, 450)]);
+      expect(mixed.map((e) => e.seq)).toEqual([...Array.from({ length: 100 }, (_, i) => 200 + i), ...Array.from({ length: 150 }, (_, i) => 300 + i)]);
+      expect(strip(mixed[0]!)).toEqual(strip(first[200]!));
+      const ref = reference(events.slice(0, 450));
+      expect(toHex((await store.head()).chainHash)).toBe(toHex(ref.chains[449]!));
+      await store.append([prepare({ type: "retention.purged", eventId: evtId(1, 22), timestamp: "2025-01-20T00:00:00.000Z", details: { anchor: { seq: 450, chainHash: toHex(ref.chains[449]!) } } })]);
+      await store.purgePrefix({ seq: 450, chainHash: ref.chains[449]! });
+      const after = await store.append(events.slice(450));
+      expect(after[0]!.seq).toBe(451);
+      expect(after.at(-1)!.seq).toBe(700);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, fromSeq: 450, events: 251 });
+      expect(toHex(await rootAt(store, 701))).toBe(
+        toHex(rootFromLeafHashes([...events.slice(0, 450).map((e) => e.leafHash), prepare({ type: "retention.purged", eventId: evtId(1, 22), timestamp: "2025-01-20T00:00:00.000Z", details: { anchor: { seq: 450, chainHash: toHex(ref.chains[449]!) } } }).leafHash, ...events.slice(450).map((e) => e.leafHash)])),
+      );
+      await store.close();
+    });
+
     describe("reading back", () => {
       it("gives back every column exactly as columnsOf produced it (unicode, NUL, numbers, JSON, timestamps)", async () => {
         const { store } = await harness.fresh();
