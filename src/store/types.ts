@@ -93,7 +93,11 @@ export interface AuditStore {
   open(): Promise<void>;
   close(): Promise<void>;
 
-  /** Seals and commits the batch in one transaction; resolves once durable. */
+  /**
+   * Seals and commits the batch in one transaction; resolves once durable, with one stored
+   * entry per input entry, in order. Idempotent by eventId: an entry whose eventId is already
+   * stored (a redelivery) is not written again, and the stored entry is returned in its place.
+   */
   append(entries: readonly PreparedEntry[]): Promise<StoredEntry[]>;
   head(): Promise<LedgerHead>;
   /** Entries in seq order. */
