@@ -7,7 +7,10 @@ import { canonicalize } from "../event/canonical.js";
 import type { AuditEvent } from "../event/schema.js";
 import type { IndexedColumns } from "./types.js";
 
-const CONTEXT_FIELDS = ["consentId", "legalBasis", "dataClassification", "dataCategory", "retention", "authorization"] as const;
+// In sorted order, so the picked object is already canonical (canonicalize's quick path).
+const CONTEXT_FIELDS = ["authorization", "consentId", "dataCategory", "dataClassification", "legalBasis", "retention"] as const;
+
+const COMPLIANCE_FIELDS = ["disclosure", "frameworks", "phiAccessed", "processors"] as const;
 
 function pick(event: AuditEvent, fields: readonly string[]): string | null {
   const out: Record<string, unknown> = {};
@@ -45,7 +48,7 @@ export function columnsOf(event: AuditEvent): IndexedColumns {
     error_code: event.errorCode ?? null,
     error_message: event.errorMessage ?? null,
     audit_context: pick(event, CONTEXT_FIELDS),
-    compliance_data: pick(event, ["frameworks", "processors", "phiAccessed", "disclosure"]),
+    compliance_data: pick(event, COMPLIANCE_FIELDS),
   };
 }
 
