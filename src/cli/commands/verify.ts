@@ -42,7 +42,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
         });
         const progress = new Progress(ctx.io, "verify", head.size);
         const started = performance.now();
-        const r = await verifyStore(store, { onEntry: (e) => ledger.add(e.leafHash, e.seq), onProgress: (n) => progress.update(n) });
+        const r = await verifyStore(store, { onLeaf: (leaf, seq) => ledger.add(leaf, seq), onProgress: (n) => progress.update(n) });
         const l: LedgerVerifyResult | null = r.ok ? await ledger.finish() : null;
         progress.done();
         return { store: r, ledger: l, seconds: (performance.now() - started) / 1000 };
