@@ -6,3 +6,6 @@ export type { AuditStore, StoredEntry, PreparedEntry, LedgerHead, EventFilter, S
 export { verifyStore, type StoreVerifyResult } from "./store/verify.js";
 export * from "./privacy/index.js";
 export * from "./consent/index.js";
+export * from "./query/index.js";
+export * from "./retention/index.js";
+export { Spool } from "./pipeline/spool.js";
