@@ -32,7 +32,7 @@ export {
   releaseHold,
   runRetention,
   setPolicy,
-  type RecordFn,
+  type RecordFn as RetentionRecordFn,
   type RetentionOptions,
   type RetentionPlan,
   type RetentionReport,
