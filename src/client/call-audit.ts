@@ -53,7 +53,7 @@ export class CallRecord {
   readonly timestamp: string;
   readonly #t0: number;
   readonly #auditor: CallAuditor;
-  readonly #start: CallStart;
+  #start: CallStart;
   #ended = false;
 
   constructor(auditor: CallAuditor, start: CallStart) {
@@ -63,6 +63,15 @@ export class CallRecord {
     this.timestamp = new Date(now).toISOString();
     this.#auditor = auditor;
     this.#start = start;
+  }
+
+  /** Adds what the policy established (legal basis, consent) where the caller gave none. */
+  amend(extra: Partial<AuditContext>): void {
+    const context = { ...this.#start.context };
+    for (const [k, v] of Object.entries(extra) as [keyof AuditContext, unknown][]) {
+      if (v !== undefined && context[k] === undefined) (context as Record<string, unknown>)[k] = v;
+    }
+    this.#start = { ...this.#start, context };
   }
 
   get ended(): boolean {

@@ -10,7 +10,14 @@ import type { AuditEvent } from "../event/schema.js";
 import { priceOverridesSchema, type PriceOverrides } from "../pricing/index.js";
 import type { AuditAlert } from "./audit-writer.js";
 import type { AuditLogEvent } from "./log-view.js";
+import type { ConsentChecker, PolicyAllowed, PolicyConfig, PolicyTarget } from "../consent/policy.js";
+import type { AuditContext, AuditEventInput } from "../event/schema.js";
 import type { RecorderPort } from "./recorder-port.js";
+
+/** What the trail needs of a policy: the consent module's PolicyEnforcer has this shape. */
+export interface PolicyPort {
+  enforce(context: AuditContext, target: PolicyTarget, record: (event: AuditEventInput) => Promise<unknown>): Promise<PolicyAllowed>;
+}
 
 export const PROVIDER_KINDS = ["openai", "anthropic", "mistral", "google", "azure", "openai-compatible"] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -50,6 +57,8 @@ const providerConfigSchema = z
     defaultModel: z.string().min(1).optional(),
     /** Price this provider's models as another provider's (e.g. an OpenAI proxy: "openai"). */
     priceAs: z.string().min(1).optional(),
+    /** Where this provider processes data ("EU", "US", "EU-FR"), checked against compliance.dataResidency. */
+    region: z.string().min(1).max(32).optional(),
   })
   .strict();
 
@@ -81,17 +90,30 @@ const auditLogSchema = z
   .strict();
 
 const complianceSection = z.record(z.string(), z.union([z.boolean(), z.string(), z.number()]));
+/** compliance.gdpr: the brief's flags, plus the registered purposes (GDPR Art. 30 processing activities). */
+const gdprSection = z
+  .object({ consentTracking: z.boolean().optional(), purposes: z.array(z.record(z.string(), z.unknown())).optional() })
+  .catchall(z.union([z.boolean(), z.string(), z.number()]));
 
 const complianceSchema = z
   .object({
     framework: z.union([z.enum(FRAMEWORKS), z.array(z.enum(FRAMEWORKS)).min(1)]).optional(),
-    dataResidency: z.string().min(1).optional(),
+    dataResidency: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     enableAuditLog: z.boolean().optional(),
-    gdpr: complianceSection.optional(),
+    gdpr: gdprSection.optional(),
     hipaa: complianceSection.optional(),
     soc2: complianceSection.optional(),
   })
   .strict();
+
+const policySchema = z.custom<PolicyPort>(
+  (v) => typeof v === "object" && v !== null && typeof (v as { enforce?: unknown }).enforce === "function",
+  { message: "must be an object with an enforce(context, target, record) method (a PolicyEnforcer)" },
+);
+const consentSchema = z.custom<ConsentChecker>(
+  (v) => typeof v === "object" && v !== null && typeof (v as { checkConsent?: unknown }).checkConsent === "function",
+  { message: "must be an object with a checkConsent(userId, purpose) method (a ConsentManager)" },
+);
 
 const recorderSchema = z.custom<RecorderPort>(
   (v) => typeof v === "object" && v !== null && typeof (v as { record?: unknown }).record === "function",
@@ -108,6 +130,10 @@ export const trailOptionsSchema = z
     pricing: z.object({ overrides: priceOverridesSchema.optional() }).strict().optional(),
     /** Where events go instead of `auditLog.storage` (a Recorder shared with other components). */
     recorder: recorderSchema.optional(),
+    /** Checked before every provider call; default one built from compliance (dataResidency, gdpr.consentTracking, gdpr.purposes). */
+    policy: policySchema.optional(),
+    /** Consent records for compliance.gdpr.consentTracking (a ConsentManager). */
+    consent: consentSchema.optional(),
     /** Steps of the stored form (pseudonyms, encryption, redaction); given to the Recorder this trail opens. */
     protect: fn<(event: AuditEvent) => AuditEvent | Promise<AuditEvent>>().optional(),
     /** Open mode's in-memory spool of events that could not be written yet. */
@@ -136,6 +162,7 @@ export interface ResolvedProvider {
   apiVersion: string | undefined;
   defaultModel: string | undefined;
   priceAs: string | undefined;
+  region: string | undefined;
 }
 
 export type ResolvedStorage =
@@ -156,6 +183,10 @@ export interface ResolvedConfig {
   };
   frameworks: readonly Framework[];
   dataResidency: string | undefined;
+  /** What the default policy checks; undefined when compliance asks for no check. */
+  policyConfig: PolicyConfig | undefined;
+  policy: PolicyPort | undefined;
+  consent: ConsentChecker | undefined;
   failMode: "open" | "closed";
   onAlert: ((alert: AuditAlert) => unknown) | undefined;
   priceOverrides: PriceOverrides;
@@ -181,6 +212,17 @@ const ENCRYPTION = new Map<string, "AES-256-GCM" | undefined>([
   ["AES-256-GCM", "AES-256-GCM"],
   ["none", undefined],
 ]);
+
+function policyConfigOf(c: z.infer<typeof complianceSchema> | undefined): PolicyConfig | undefined {
+  const consentTracking = c?.gdpr?.consentTracking === true;
+  const purposes = c?.gdpr?.purposes;
+  if (!consentTracking && c?.dataResidency === undefined && purposes === undefined) return undefined;
+  return {
+    ...(consentTracking ? { consentTracking } : {}),
+    ...(c?.dataResidency !== undefined ? { dataResidency: c.dataResidency } : {}),
+    ...(purposes !== undefined ? { purposes: purposes as unknown as NonNullable<PolicyConfig["purposes"]> } : {}),
+  };
+}
 
 /** Resolves each provider entry that has the right shape (shape errors are reported elsewhere). */
 function resolveProviders(raw: unknown, env: NodeJS.ProcessEnv, problems: string[]): ResolvedProvider[] {
@@ -223,6 +265,7 @@ function resolveProviders(raw: unknown, env: NodeJS.ProcessEnv, problems: string
       apiVersion: c.apiVersion,
       defaultModel: c.defaultModel,
       priceAs: c.priceAs,
+      region: c.region,
     });
   });
   return providers;
@@ -277,7 +320,10 @@ export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process
     providers: Object.freeze(providers.map((p) => Object.freeze(p))),
     audit: Object.freeze({ enabled, level, includeFields: al.includeFields ? Object.freeze([...al.includeFields]) : undefined, onLog: al.onLog, storage, encryption }),
     frameworks: Object.freeze(frameworks),
-    dataResidency: o.compliance?.dataResidency,
+    dataResidency: Array.isArray(o.compliance?.dataResidency) ? o.compliance.dataResidency.join(",") : o.compliance?.dataResidency,
+    policyConfig: policyConfigOf(o.compliance),
+    policy: o.policy,
+    consent: o.consent,
     failMode,
     onAlert: o.onAlert,
     priceOverrides: Object.freeze({ ...(o.pricing?.overrides ?? {}) }),

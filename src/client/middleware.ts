@@ -21,6 +21,8 @@ export interface AuditMiddlewareOptions {
   provider?: string;
   /** Price dataset provider id, for a provider the dataset does not know by name. */
   priceAs?: string;
+  /** The provider's processing region, for compliance.dataResidency. */
+  region?: string;
 }
 
 type ContextSource = AuditContext | ((params: LanguageModelV3CallOptions) => AuditContext);
@@ -40,18 +42,12 @@ export function auditMiddleware(trail: AITrail, context: ContextSource = {}, opt
   const closed = internals.config.failMode === "closed";
 
   const begin = async (type: "ai.generate" | "ai.stream", model: LanguageModelV3, params: LanguageModelV3CallOptions): Promise<CallRecord | null> => {
-    if (!internals.enabled) return null;
     const ctx = fixed ?? parseAuditContext((context as (p: LanguageModelV3CallOptions) => AuditContext)(params));
-    const call = internals.auditor.begin({
-      type,
-      provider: options.provider ?? model.provider.split(".")[0] ?? model.provider,
-      model: model.modelId,
-      priceAs: options.priceAs,
-      context: ctx,
-      prompt: () => promptText(params),
-    });
-    if (closed) await internals.writer.ready();
-    return call;
+    const provider = options.provider ?? model.provider.split(".")[0] ?? model.provider;
+    const call = internals.auditor.begin({ type, provider, model: model.modelId, priceAs: options.priceAs, context: ctx, prompt: () => promptText(params) });
+    if (internals.enabled && closed) await internals.writer.ready();
+    await internals.enforce(call, ctx, { provider, model: model.modelId, region: options.region });
+    return internals.enabled ? call : null;
   };
 
   /** Records a failure; returns the error to throw (the original, or AUDIT_WRITE_FAILED in closed mode). */

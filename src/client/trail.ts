@@ -3,14 +3,16 @@
  * `ai.generate({ input, provider, model, auditContext })`, where every call is audited.
  */
 import { generateText } from "ai";
+import { PolicyEnforcer } from "../consent/policy.js";
 import { AitrailError } from "../errors.js";
+import { newEventId } from "../event/ids.js";
 import { fieldSelection } from "../event/levels.js";
-import type { Tokens } from "../event/schema.js";
+import type { AuditContext, AuditEventInput, Tokens } from "../event/schema.js";
 import { AuditWriter, type WrittenEvent } from "./audit-writer.js";
 import { CallAuditor, type CallRecord } from "./call-audit.js";
 import { CallSignal, prepareCall, sdkSettings, type GenerateOptions } from "./call-options.js";
 import { publishTiming, timingWanted } from "./diagnostics.js";
-import { resolveConfig, type ResolvedConfig, type TrailOptions } from "./config.js";
+import { resolveConfig, type PolicyPort, type ResolvedConfig, type TrailOptions } from "./config.js";
 import { logViewOf } from "./log-view.js";
 import { openPipeline, type OwnedPipeline } from "./pipeline.js";
 import { classifyFailure, type ProviderFailure } from "./provider-errors.js";
@@ -51,6 +53,8 @@ export interface TrailInternals {
   writer: AuditWriter;
   secrets: () => string[];
   enabled: boolean;
+  /** Runs the policy check (consent, purpose, residency) before a provider call; throws a coded refusal. */
+  enforce: (call: CallRecord, context: AuditContext, target: { provider: string; model: string; region?: string | undefined }) => Promise<void>;
 }
 
 export function internalsOf(trail: AITrail): TrailInternals {
@@ -64,6 +68,7 @@ export class AITrail {
   readonly #registry: ProviderRegistry;
   readonly #writer: AuditWriter;
   readonly #auditor: CallAuditor;
+  readonly #policy: PolicyPort | undefined;
   #pipeline: Promise<OwnedPipeline> | null = null;
   #closed = false;
 
@@ -87,12 +92,14 @@ export class AITrail {
       frameworks: config.frameworks,
       priceOverrides: config.priceOverrides,
     });
+    this.#policy = config.policy ?? (config.policyConfig ? new PolicyEnforcer(config.policyConfig, config.consent ?? null) : undefined);
     internals.set(this, {
       config,
       auditor: this.#auditor,
       writer: this.#writer,
       secrets: () => this.#registry.secrets(),
       enabled: config.audit.enabled,
+      enforce: (call, context, target) => this.#enforce(call, context, target),
     });
   }
 
@@ -136,6 +143,20 @@ export class AITrail {
     return { prepared, resolved, call, signal: new CallSignal(prepared.options.abortSignal, prepared.options.timeout) };
   }
 
+  /**
+   * The policy check before the provider call. A refusal is recorded as a `policy.denied`
+   * event (under the fail mode) and thrown with its code; the provider is not called.
+   */
+  async #enforce(call: CallRecord, context: AuditContext, target: { provider: string; model: string; region?: string | undefined }): Promise<void> {
+    if (!this.#policy) return;
+    const record = (event: AuditEventInput): Promise<unknown> =>
+      this.config.audit.enabled
+        ? this.#writer.write({ ...event, eventId: event.eventId ?? newEventId(), timestamp: event.timestamp ?? new Date().toISOString() })
+        : Promise.resolve();
+    const allowed = await this.#policy.enforce(context, { provider: target.provider, model: target.model, ...(target.region ? { region: target.region } : {}) }, record);
+    call.amend({ legalBasis: allowed.legalBasis, consentId: allowed.consentId });
+  }
+
   /** Records a failure and returns the error the caller gets. */
   async #failed(ctx: CallContext, err: unknown, partial: { text?: string; tokens?: Tokens | undefined } = {}): Promise<AitrailError> {
     const failure: ProviderFailure = classifyFailure(err, { aborted: ctx.signal.cancelled, timedOut: ctx.signal.timedOut, secrets: this.#registry.secrets() });
@@ -170,6 +191,7 @@ export class AITrail {
     let status: "success" | "error" | "cancelled" = "success";
     try {
       if (this.config.audit.enabled && this.config.failMode === "closed") await this.#writer.ready();
+      await this.#enforce(call, prepared.context, { provider: resolved.provider.name, model: resolved.modelId, region: resolved.provider.region });
       let result: Awaited<ReturnType<typeof generateText>>;
       try {
         const base = { model: resolved.model, ...sdkSettings(prepared.options), abortSignal: signal.signal };
@@ -228,6 +250,7 @@ export class AITrail {
       enabled: this.config.audit.enabled,
       closed: this.config.failMode === "closed",
       ready: () => this.#writer.ready(),
+      enforce: () => this.#enforce(ctx.call, ctx.prepared.context, { provider: ctx.resolved.provider.name, model: ctx.resolved.modelId, region: ctx.resolved.provider.region }),
       failed: (err, partial) => this.#failed(ctx, err, partial),
     });
   }
