@@ -8,7 +8,6 @@ import { AitrailError } from "../../src/errors.js";
 import { Recorder } from "../../src/pipeline/recorder.js";
 import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
 import { openStore } from "../../src/store/open.js";
-import type { AuditStore } from "../../src/store/types.js";
 import { KEY, tempDir } from "./helpers.js";
 
 let server: ProviderServer;
@@ -70,7 +69,7 @@ describe("policy before the provider call", () => {
 
   it("enforces consent tracking with a ConsentManager and records which consent a call rests on", async () => {
     const l = await ledger();
-    const consent = new ConsentManager({ record: (e) => l.recorder.record(e), store: l.store as AuditStore, privacy: null });
+    const consent = new ConsentManager({ record: (e) => l.recorder.record(e), store: l.store, privacy: null });
     const trail = new AITrail({
       providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
       compliance: { framework: "GDPR", gdpr: { consentTracking: true } },
