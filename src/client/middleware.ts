@@ -46,7 +46,7 @@ export function auditMiddleware(trail: AITrail, context: ContextSource = {}, opt
     const provider = options.provider ?? model.provider.split(".")[0] ?? model.provider;
     const call = internals.auditor.begin({ type, provider, model: model.modelId, priceAs: options.priceAs, context: ctx, prompt: () => promptText(params) });
     if (internals.enabled && closed) await internals.writer.ready();
-    await internals.enforce(call, ctx, { provider, model: model.modelId, region: options.region });
+    if (internals.enforce) await internals.enforce(call, ctx, { provider, model: model.modelId, region: options.region });
     return internals.enabled ? call : null;
   };
 

@@ -31,7 +31,7 @@ export interface StreamHooks {
   closed: boolean;
   ready: () => Promise<unknown>;
   /** The policy check; throws a coded refusal (the provider is then not called). */
-  enforce: () => Promise<void>;
+  enforce: (() => Promise<void>) | undefined;
   failed: (err: unknown, partial: { text?: string; tokens?: Tokens | undefined }) => Promise<AitrailError>;
 }
 
@@ -104,7 +104,7 @@ export function runStream(ctx: CallContext, hooks: StreamHooks): AuditedStream {
     let text = "";
     try {
       if (hooks.enabled && hooks.closed) await hooks.ready();
-      await hooks.enforce();
+      if (hooks.enforce) await hooks.enforce();
       let usage: LanguageModelUsage | undefined;
       let finishReason: string | undefined;
       let finished = false;

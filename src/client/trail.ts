@@ -54,7 +54,7 @@ export interface TrailInternals {
   secrets: () => string[];
   enabled: boolean;
   /** Runs the policy check (consent, purpose, residency) before a provider call; throws a coded refusal. */
-  enforce: (call: CallRecord, context: AuditContext, target: { provider: string; model: string; region?: string | undefined }) => Promise<void>;
+  enforce: ((call: CallRecord, context: AuditContext, target: { provider: string; model: string; region?: string | undefined }) => Promise<void>) | undefined;
 }
 
 export function internalsOf(trail: AITrail): TrailInternals {
@@ -99,7 +99,7 @@ export class AITrail {
       writer: this.#writer,
       secrets: () => this.#registry.secrets(),
       enabled: config.audit.enabled,
-      enforce: (call, context, target) => this.#enforce(call, context, target),
+      enforce: this.#policy ? (call, context, target) => this.#enforce(call, context, target) : undefined,
     });
   }
 
@@ -191,7 +191,7 @@ export class AITrail {
     let status: "success" | "error" | "cancelled" = "success";
     try {
       if (this.config.audit.enabled && this.config.failMode === "closed") await this.#writer.ready();
-      await this.#enforce(call, prepared.context, { provider: resolved.provider.name, model: resolved.modelId, region: resolved.provider.region });
+      if (this.#policy) await this.#enforce(call, prepared.context, { provider: resolved.provider.name, model: resolved.modelId, region: resolved.provider.region });
       let result: Awaited<ReturnType<typeof generateText>>;
       try {
         const base = { model: resolved.model, ...sdkSettings(prepared.options), abortSignal: signal.signal };
@@ -250,7 +250,9 @@ export class AITrail {
       enabled: this.config.audit.enabled,
       closed: this.config.failMode === "closed",
       ready: () => this.#writer.ready(),
-      enforce: () => this.#enforce(ctx.call, ctx.prepared.context, { provider: ctx.resolved.provider.name, model: ctx.resolved.modelId, region: ctx.resolved.provider.region }),
+      enforce: this.#policy
+        ? () => this.#enforce(ctx.call, ctx.prepared.context, { provider: ctx.resolved.provider.name, model: ctx.resolved.modelId, region: ctx.resolved.provider.region })
+        : undefined,
       failed: (err, partial) => this.#failed(ctx, err, partial),
     });
   }
