@@ -18,7 +18,12 @@ export type AlertKind =
   | "audit_event_invalid"
   | "audit_recovered"
   | "spool_overflow"
-  | "on_log_failed";
+  | "on_log_failed"
+  /** The durable spool of open mode is filling up, full, or had a torn last line cut. */
+  | "spool_filling"
+  | "spool_full"
+  | "spool_truncated"
+  | "checkpoint_failed";
 
 export interface AuditAlert {
   kind: AlertKind;

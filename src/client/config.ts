@@ -86,6 +86,24 @@ const auditLogSchema = z
     includeFields: z.array(z.string()).optional(),
     onLog: fn<(event: AuditLogEvent) => unknown>().optional(),
     storage: storageSchema.optional(),
+    /** Where the master key and the checkpoint signing key live; default `.aitrail/` beside the SQLite file (or in the working directory). */
+    keyDir: z.string().min(1).optional(),
+    /** Signed checkpoints (RFC 9162 tree heads); false turns them off. */
+    checkpoints: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            everyEvents: z.number().int().min(0).optional(),
+            everySeconds: z.number().min(0).optional(),
+            /** Witness file every checkpoint is appended to; null for none. Default `<db>.witness` for SQLite. */
+            witnessFile: z.string().min(1).nullable().optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    /** Open mode's durable spool while the store is down; false for none. Default `<db>.spool`, or `./aitrail.spool`. */
+    spoolPath: z.union([z.string().min(1), z.literal(false)]).optional(),
   })
   .strict();
 
@@ -178,8 +196,14 @@ export interface ResolvedConfig {
     includeFields: readonly string[] | undefined;
     onLog: ((event: AuditLogEvent) => unknown) | undefined;
     storage: ResolvedStorage;
-    /** The brief's `encryption` key: identifiers pseudonymised, personal fields encrypted at rest (the privacy step). */
+    /**
+     * The brief's `encryption` key: identifiers pseudonymised, personal fields encrypted at rest
+     * (the privacy step). On by default; `encryption: "none"` stores plain columns.
+     */
     encryption: "AES-256-GCM" | undefined;
+    keyDir: string | undefined;
+    checkpoints: false | { everyEvents?: number; everySeconds?: number; witnessFile?: string | null };
+    spoolPath: string | false | undefined;
   };
   frameworks: readonly Framework[];
   dataResidency: string | undefined;
@@ -296,7 +320,7 @@ export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process
   if (st.type === "sqlite" || st.type === "append-only") storage = { type: "sqlite", path: st.path ?? DEFAULT_DB_PATH };
   else if (st.type === "memory") storage = { type: "memory" };
   else storage = { type: "postgres", connectionString: st.connectionString, ...(st.schema ? { schema: st.schema } : {}) };
-  let encryption: "AES-256-GCM" | undefined;
+  let encryption: "AES-256-GCM" | undefined = "AES-256-GCM";
   if (st.encryption !== undefined) {
     if (!ENCRYPTION.has(st.encryption)) problems.push(`auditLog.storage.encryption: must be one of ${[...ENCRYPTION.keys()].join(", ")}`);
     else encryption = ENCRYPTION.get(st.encryption);
@@ -318,7 +342,7 @@ export function resolveConfig(options: unknown, env: NodeJS.ProcessEnv = process
 
   const config: ResolvedConfig = {
     providers: Object.freeze(providers.map((p) => Object.freeze(p))),
-    audit: Object.freeze({ enabled, level, includeFields: al.includeFields ? Object.freeze([...al.includeFields]) : undefined, onLog: al.onLog, storage, encryption }),
+    audit: Object.freeze({ enabled, level, includeFields: al.includeFields ? Object.freeze([...al.includeFields]) : undefined, onLog: al.onLog, storage, encryption, keyDir: al.keyDir, checkpoints: al.checkpoints ?? {}, spoolPath: al.spoolPath }),
     frameworks: Object.freeze(frameworks),
     dataResidency: Array.isArray(o.compliance?.dataResidency) ? o.compliance.dataResidency.join(",") : o.compliance?.dataResidency,
     policyConfig: policyConfigOf(o.compliance),

@@ -3,7 +3,12 @@
  * `ai.generate({ input, provider, model, auditContext })`, where every call is audited.
  */
 import { generateText } from "ai";
+import type { ConsentRecord, RecordConsentInput } from "../consent/manager.js";
 import { PolicyEnforcer } from "../consent/policy.js";
+import { subjectAccess, type SubjectAccessReport } from "../consent/subject-access.js";
+import type { CheckpointRecord } from "../ledger/checkpointer.js";
+import type { RecorderAlert, RecorderHealth } from "../pipeline/recorder.js";
+import type { ErasureReport } from "../privacy/open.js";
 import { AitrailError } from "../errors.js";
 import { newEventId } from "../event/ids.js";
 import { fieldSelection } from "../event/levels.js";
@@ -92,7 +97,8 @@ export class AITrail {
       frameworks: config.frameworks,
       priceOverrides: config.priceOverrides,
     });
-    this.#policy = config.policy ?? (config.policyConfig ? new PolicyEnforcer(config.policyConfig, config.consent ?? null) : undefined);
+    // Consent tracking checks the trail's own consent records unless the application brings its own.
+    this.#policy = config.policy ?? (config.policyConfig ? new PolicyEnforcer(config.policyConfig, config.consent ?? this.consent) : undefined);
     internals.set(this, {
       config,
       auditor: this.#auditor,
@@ -115,16 +121,104 @@ export class AITrail {
 
   #recorder(): Promise<RecorderPort> {
     if (this.config.recorder) return Promise.resolve(this.config.recorder);
+    return this.#owned().then((p) => p.recorder);
+  }
+
+  /** The store, privacy, recorder, checkpointer and consent manager this trail opened (lazily, on first use). */
+  #owned(): Promise<OwnedPipeline> {
+    if (this.config.recorder) {
+      return Promise.reject(
+        new AitrailError("INVALID_CONFIG", "this trail writes to a recorder it was given; consent, erasure, subject access and checkpoints need the trail's own auditLog.storage"),
+      );
+    }
     if (this.#closed) return Promise.reject(new AitrailError("RECORDER_CLOSED", "the trail is closed"));
     if (!this.#pipeline) {
-      const opening = openPipeline(this.config);
+      const policy = this.#policy as { registry?: unknown } | undefined;
+      const opening = openPipeline(this.config, {
+        purposes: policy instanceof PolicyEnforcer ? policy.registry : undefined,
+        onRecorderAlert: (alert) => this.#recorderAlert(alert),
+        onCheckpointError: (err) =>
+          this.config.onAlert?.({ kind: "checkpoint_failed", message: `a signed checkpoint could not be issued: ${err instanceof Error ? err.message : String(err)}`, spooled: this.spooled, error: err }),
+      });
       this.#pipeline = opening;
       // A store that failed to open is retried on the next call.
       opening.catch(() => {
         if (this.#pipeline === opening) this.#pipeline = null;
       });
     }
-    return this.#pipeline.then((p) => p.recorder);
+    return this.#pipeline;
+  }
+
+  #recorderAlert(alert: RecorderAlert): void {
+    const kind =
+      alert.kind === "store_unavailable"
+        ? "audit_unavailable"
+        : alert.kind === "store_recovered" || alert.kind === "spool_delivered"
+          ? "audit_recovered"
+          : alert.kind === "commit_listener_failed"
+            ? "audit_write_failed"
+            : alert.kind;
+    try {
+      void Promise.resolve(this.config.onAlert?.({ kind, message: alert.message, spooled: this.spooled, error: alert.error })).catch(() => undefined);
+    } catch {
+      // An alert hook that throws must not disturb recording.
+    }
+  }
+
+  /**
+   * The brief's ConsentManager, kept in the trail's own ledger: recordConsent, checkConsent,
+   * revokeConsent and history. Consent changes are ledger events (proof of consent, Art. 7(1)).
+   */
+  get consent(): TrailConsent {
+    const owned = () => this.#owned();
+    return {
+      recordConsent: async (data) => (await owned()).consent.recordConsent(data),
+      checkConsent: async (userId, purpose) => (await owned()).consent.checkConsent(userId, purpose),
+      revokeConsent: async (consentId) => (await owned()).consent.revokeConsent(consentId),
+      history: async (userId) => (await owned()).consent.history(userId),
+    };
+  }
+
+  /**
+   * GDPR Art. 17 erasure: destroys the subject's key and salt and records a `subject.erased`
+   * tombstone holding no personal data. The ledger still verifies afterwards.
+   */
+  async erase(subject: string, options: { kind?: "user" | "patient"; reference?: string } = {}): Promise<ErasureReport> {
+    const p = await this.#owned();
+    if (!p.privacy) {
+      throw new AitrailError("INVALID_CONFIG", 'erasure needs protection on: identifiers stored in plain columns (auditLog.storage.encryption "none") cannot be crypto-shredded');
+    }
+    return p.privacy.erase({ subject, ...options }, (e) => p.recorder.record(e));
+  }
+
+  /**
+   * GDPR Art. 15 subject access (with the Art. 20 machine-readable events). The reading is
+   * itself recorded as an `audit.read` event naming `reader`.
+   */
+  async subjectAccess(identifier: string, options: { reader: string; kind?: "user" | "patient"; controller?: string; format?: string }): Promise<SubjectAccessReport> {
+    const p = await this.#owned();
+    const policy = this.#policy;
+    return subjectAccess(identifier, {
+      store: p.store,
+      privacy: p.privacy?.protector ?? null,
+      consent: p.consent,
+      purposes: policy instanceof PolicyEnforcer ? (policy.registry ?? null) : null,
+      record: (e) => p.recorder.record(e),
+      ...options,
+    });
+  }
+
+  /** Signs a checkpoint of the ledger now (or returns the latest, if the tree has not grown). */
+  async checkpoint(): Promise<CheckpointRecord> {
+    const p = await this.#owned();
+    if (!p.checkpointer) throw new AitrailError("INVALID_CONFIG", "checkpoints are off for this trail (auditLog.checkpoints: false, or a memory store)");
+    return p.checkpointer.checkpoint();
+  }
+
+  /** The brief's "Monitor Audit Log Health": queue depth, spool, last commit, last error. */
+  async health(): Promise<RecorderHealth & { memorySpool: number }> {
+    const p = await this.#owned();
+    return { ...p.recorder.health(), memorySpool: this.spooled };
   }
 
   /** Validates options and starts the call's audit record. Throws before any provider call. */
@@ -290,3 +384,10 @@ function contextOf(event: WrittenEvent) {
   return Object.fromEntries(Object.entries(ctx).filter(([, v]) => v !== undefined));
 }
 
+/** The brief's ConsentManager API, on `trail.consent`. */
+export interface TrailConsent {
+  recordConsent(data: RecordConsentInput): Promise<string>;
+  checkConsent(userId: string, purpose: string): Promise<ConsentRecord | null>;
+  revokeConsent(consentId: string): Promise<void>;
+  history(userId: string): Promise<ConsentRecord[]>;
+}

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 async function demo(file: string, seed: number) {
-  const trail = new AITrail({ providers: demoProviders(server), auditLog: { storage: { type: "sqlite", path: file } }, failMode: "closed" });
+  const trail = new AITrail({ providers: demoProviders(server), auditLog: { storage: { type: "sqlite", path: file, encryption: "none" } }, failMode: "closed" });
   let progress = 0;
   const summary = await runDemoCalls({ trail, calls: workload(120, seed), concurrency: 8, onProgress: (n) => (progress = n) });
   await trail.close();

@@ -32,7 +32,7 @@ function trail(extra: Partial<ConstructorParameters<typeof AITrail>[0]> = {}, le
       { name: "anthropic", config: { apiKey: KEY, baseURL: server.baseURL } },
       { name: "local", type: "openai-compatible", config: { apiKey: KEY, baseURL: server.baseURL } },
     ],
-    auditLog: { enabled: true, level, storage: { type: "sqlite", path }, onLog: (e) => void logs.push(e) },
+    auditLog: { enabled: true, level, storage: { type: "sqlite", path, encryption: "none" }, onLog: (e) => void logs.push(e) },
     failMode: "closed",
     ...extra,
   });

@@ -102,9 +102,32 @@ describe("policy before the provider call", () => {
     await l.close();
   });
 
-  it("refuses consent tracking without a consent manager at construction", () => {
-    expect(() => new AITrail({ providers: [{ name: "openai", config: { apiKey: KEY } }], compliance: { framework: "GDPR", gdpr: { consentTracking: true } } })).toThrow(
-      expect.objectContaining({ code: "INVALID_CONFIG" }),
-    );
+  it("consent tracking without an external manager uses trail.consent, kept in the trail's own protected ledger", async () => {
+    const path = join(tmp.dir, `own-consent-${++n}.db`);
+    const trail = new AITrail({
+      providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
+      compliance: { framework: "GDPR", gdpr: { consentTracking: true } },
+      auditLog: { storage: { type: "sqlite", path } },
+      failMode: "closed",
+    });
+    const call = () =>
+      trail.generate({ input: { text: "Recommend" }, provider: "openai", model: "gpt-4o", auditContext: { userId: "u-own", purpose: "recs" } });
+    const before = server.requests;
+    await expect(call()).rejects.toMatchObject({ code: "CONSENT_REQUIRED" });
+    expect(server.requests).toBe(before);
+    const consentId = await trail.consent.recordConsent({ userId: "u-own", purpose: "recs", consentText: TEXT, granted: true, ipAddress: "10.0.0.9", userAgent: "test" });
+    expect((await trail.consent.checkConsent("u-own", "recs"))?.consentId).toBe(consentId);
+    const ok = await call();
+    expect(ok.content.length).toBeGreaterThan(0);
+    expect(server.requests).toBe(before + 1);
+    await trail.consent.revokeConsent(consentId);
+    await expect(call()).rejects.toMatchObject({ code: "CONSENT_REQUIRED" });
+    expect(server.requests).toBe(before + 1);
+    const history = await trail.consent.history("u-own");
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    await trail.close();
+    // Protection is on by default: the raw identifier is nowhere in the database file.
+    const fs = await import("node:fs");
+    expect(fs.readFileSync(path).includes(Buffer.from("u-own"))).toBe(false);
   });
 });

@@ -30,7 +30,7 @@ function trail(failMode: "open" | "closed" = "closed") {
       { name: "anthropic", config: { apiKey: KEY, baseURL: server.baseURL } },
       { name: "local", type: "openai-compatible", config: { apiKey: KEY, baseURL: server.baseURL } },
     ],
-    auditLog: { level: "detailed", storage: { type: "sqlite", path } },
+    auditLog: { level: "detailed", storage: { type: "sqlite", path, encryption: "none" } },
     failMode,
   });
   trails.push(t);

@@ -1,0 +1,94 @@
+/**
+ * The trail as a user runs it with defaults on a real SQLite file: protection on, signed
+ * checkpoints with a witness file, consent, subject access, erasure, health, and the
+ * ledger still verifying with the CLI at the end.
+ */
+import fs from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AITrail } from "../../src/client/index.js";
+import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
+import { runCli } from "../helpers/cli.js";
+import { KEY, tempDir } from "./helpers.js";
+
+let server: ProviderServer;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  server = await startProviderServer({ apiKey: KEY });
+  tmp = tempDir();
+});
+afterAll(async () => {
+  await server.close();
+  tmp.cleanup();
+});
+
+describe("AITrail defaults on SQLite", () => {
+  it("protects, checkpoints, answers subject access, erases, and still verifies", async () => {
+    const db = join(tmp.dir, "trail.db");
+    const trail = new AITrail({
+      providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
+      auditLog: { level: "detailed", storage: { type: "sqlite", path: db } },
+      failMode: "closed",
+    });
+    const ctx = { userId: "alice-7731", sessionId: "sess-alice-1", ip: "203.0.113.77", userAgent: "AliceBrowser/1.0", action: "support", purpose: "customer-support" };
+    const first = await trail.generate({ input: { text: "My email is alice.secret@example.com, help me" }, provider: "openai", model: "gpt-4o", auditContext: ctx });
+    await trail.generate({ input: { text: "Analyze customer feedback" }, provider: "openai", model: "gpt-4o", auditContext: { ...ctx, userId: "bob-1" } });
+    expect(first.eventId).toMatch(/^evt_/);
+
+    const health = await trail.health();
+    expect(health).toMatchObject({ status: "ok", failMode: "closed", storeAvailable: true });
+    expect(health.committed).toBeGreaterThanOrEqual(2);
+
+    const cp = await trail.checkpoint();
+    expect(cp.treeSize).toBeGreaterThanOrEqual(2);
+    expect(cp.note).toContain("\n\u2014 ");
+    expect(fs.readFileSync(`${db}.witness`, "utf8")).toContain(String(cp.treeSize));
+
+    const report = await trail.subjectAccess("alice-7731", { reader: "dpo@example.com", format: "json" });
+    expect(report.found).toBe(true);
+    expect(report.events.filter((e) => e.type === "ai.generate")).toHaveLength(1);
+    expect(report.events[0]).toMatchObject({ userId: "alice-7731", ip: "203.0.113.77", userAgent: "AliceBrowser/1.0" });
+    // The prompt is stored redacted: the e-mail address never reaches the trail.
+    expect(report.events[0]!.prompt).not.toContain("alice.secret@example.com");
+    expect(report.readEventId).toMatch(/^evt_/);
+
+    await trail.close();
+    const bytes = fs.readFileSync(db);
+    for (const raw of ["alice-7731", "203.0.113.77", "AliceBrowser", "alice.secret@example.com"]) expect(bytes.includes(Buffer.from(raw))).toBe(false);
+
+    const reopened = new AITrail({
+      providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
+      auditLog: { level: "detailed", storage: { type: "sqlite", path: db } },
+      failMode: "closed",
+    });
+    const erased = await reopened.erase("alice-7731", { reference: "ticket-42" });
+    expect(erased.status).toBe("erased");
+    const again = await reopened.erase("alice-7731");
+    expect(again.status).toBe("unknown_subject");
+    const after = await reopened.subjectAccess("alice-7731", { reader: "dpo@example.com" });
+    expect(after.found).toBe(false);
+    expect(after.events).toHaveLength(0);
+    const bob = await reopened.subjectAccess("bob-1", { reader: "dpo@example.com" });
+    expect(bob.found).toBe(true);
+    await reopened.close();
+
+    const v = await runCli("verify", "--db", db, "--json");
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.out)).toMatchObject({ ok: true, merkle: { witnessedSize: expect.any(Number) as number } });
+  });
+
+  it("plain columns only when asked: encryption none stores identifiers as given", async () => {
+    const db = join(tmp.dir, "plain.db");
+    const trail = new AITrail({
+      providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }],
+      auditLog: { storage: { type: "sqlite", path: db, encryption: "none" }, checkpoints: false },
+    });
+    await trail.generate({ input: { text: "hi" }, provider: "openai", model: "gpt-4o", auditContext: { userId: "carol-plain" } });
+    await trail.close();
+    expect(fs.readFileSync(db).includes(Buffer.from("carol-plain"))).toBe(true);
+    expect(fs.existsSync(`${db}.witness`)).toBe(false);
+    const plain = new AITrail({ providers: [{ name: "openai", config: { apiKey: KEY, baseURL: server.baseURL } }], auditLog: { storage: { type: "sqlite", path: db, encryption: "none" } } });
+    await expect(plain.erase("carol-plain")).rejects.toMatchObject({ code: "INVALID_CONFIG" });
+    await plain.close();
+  });
+});
