@@ -9,3 +9,6 @@ export * from "./consent/index.js";
 export * from "./query/index.js";
 export * from "./retention/index.js";
 export { Spool } from "./pipeline/spool.js";
+export * from "./client/index.js";
+export { startProviderServer, type ProviderServer, type ProviderServerOptions } from "./provider-server/index.js";
+export { priceFor, lookupPrice, type Price, type PriceOverrides } from "./pricing/index.js";

@@ -55,9 +55,9 @@ describe("aitrail CLI", () => {
     const a = path.join(tmp.dir, "s1a.db");
     const b = path.join(tmp.dir, "s1b.db");
     const c = path.join(tmp.dir, "s2.db");
-    await runCli("demo", "--db", a, "--events", "150", "--seed", "42", "--concurrency", "1");
-    await runCli("demo", "--db", b, "--events", "150", "--seed", "42", "--concurrency", "1");
-    await runCli("demo", "--db", c, "--events", "150", "--seed", "43", "--concurrency", "1");
+    await runCli("demo", "--db", a, "--events", "150", "--seed", "42", "--concurrency", "1", "--plain");
+    await runCli("demo", "--db", b, "--events", "150", "--seed", "42", "--concurrency", "1", "--plain");
+    await runCli("demo", "--db", c, "--events", "150", "--seed", "43", "--concurrency", "1", "--plain");
     expect(workloadOf(a)).toEqual(workloadOf(b));
     expect(workloadOf(a)).not.toEqual(workloadOf(c));
   });
