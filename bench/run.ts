@@ -182,7 +182,7 @@ if (v) {
     ["store walk + Merkle + checkpoint, 1 core", String(v.events), String(v.storeWalk.oneCore.eventsPerSecond), v.storeWalk.oneCore.seconds.toFixed(2), v.storeWalk.oneCore.cpuSeconds.toFixed(2), `${ratio(v.sha256Limit.eventsPerSecond, v.storeWalk.oneCore.eventsPerSecond)}x slower`],
     ["store walk + Merkle + checkpoint, all cores", String(v.events), String(v.storeWalk.allCores.eventsPerSecond), v.storeWalk.allCores.seconds.toFixed(2), v.storeWalk.allCores.cpuSeconds.toFixed(2), `${ratios.sha256LimitVsVerifyAllCores}x slower`],
     ["aitrail verify (CLI)", String(v.events), String(v.cli.eventsPerSecond), v.cli.seconds.toFixed(2), v.cli.cpuSeconds.toFixed(2), `${ratios.sha256LimitVsCliVerify}x slower`],
-    ["brief AuditBlockchain.verifyIntegrity (memory)", String(v.events), String(v.blockchain.eventsPerSecond), v.blockchain.seconds.toFixed(2), v.blockchain.cpuSeconds.toFixed(2), ""],
+    ["brief AuditBlockchain.verifyIntegrity (memory)", String(v.blockchain.blocks), String(v.blockchain.eventsPerSecond), v.blockchain.seconds.toFixed(2), v.blockchain.cpuSeconds.toFixed(2), ""],
   ];
   text += `\n${table(vt)}\n`;
 } else if (verify && "error" in verify) text += `\nverify: ${verify.error}\n`;
