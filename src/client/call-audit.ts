@@ -6,7 +6,7 @@ import { newEventId } from "../event/ids.js";
 import { LIMITS, type AuditContext, type EventStatus, type EventType, type Tokens } from "../event/schema.js";
 import { lookupPrice, type PriceOverrides } from "../pricing/index.js";
 import type { AuditWriter, WrittenEvent } from "./audit-writer.js";
-import type { Framework } from "./config.js";
+import type { Framework } from "../event/schema.js";
 import type { ProviderFailure } from "./provider-errors.js";
 
 export interface CallStart {

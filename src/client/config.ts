@@ -3,6 +3,7 @@
  * with zod. Every bad option is listed in one INVALID_CONFIG error that names the option and,
  * for API keys, the environment variable that could supply it. The result is frozen.
  */
+import { FRAMEWORKS, type Framework } from "../event/schema.js";
 import { z } from "zod";
 import { AitrailError } from "../errors.js";
 import { fieldSelection, LEVELS, type AuditLevel } from "../event/levels.js";
@@ -22,8 +23,6 @@ export interface PolicyPort {
 export const PROVIDER_KINDS = ["openai", "anthropic", "mistral", "google", "azure", "openai-compatible"] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
-export const FRAMEWORKS = ["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"] as const;
-export type Framework = (typeof FRAMEWORKS)[number];
 
 /** Environment variables that supply a provider's API key when `config.apiKey` is absent. */
 export const API_KEY_ENV: Readonly<Record<ProviderKind, string>> = {

@@ -2,7 +2,7 @@ export { AITrail, type GenerateResult } from "./trail.js";
 export type { GenerateOptions } from "./call-options.js";
 export type { AuditedStream } from "./stream.js";
 export { auditMiddleware, type AuditMiddlewareOptions } from "./middleware.js";
-export { resolveConfig, API_KEY_ENV, PROVIDER_KINDS, FRAMEWORKS, DEFAULT_DB_PATH, type TrailOptions, type ResolvedConfig, type ProviderKind, type Framework } from "./config.js";
+export { resolveConfig, API_KEY_ENV, PROVIDER_KINDS, DEFAULT_DB_PATH, type TrailOptions, type ResolvedConfig, type ProviderKind } from "./config.js";
 export type { AuditAlert, AlertKind } from "./audit-writer.js";
 export type { AuditLogEvent } from "./log-view.js";
 export type { RecorderPort } from "./recorder-port.js";

@@ -5,7 +5,7 @@
  * bad field. So the errors are always zod's, and an event it accepts is one zod accepts with
  * the same result (a property test holds the two together).
  */
-import { EVENT_TYPES, LIMITS, LONE_SURROGATE, STATUSES } from "./schema.js";
+import { EVENT_TYPES, FRAMEWORKS, LIMITS, LONE_SURROGATE, STATUSES } from "./schema.js";
 import { EVENT_ID_PATTERN } from "./ids.js";
 
 type Check = (v: unknown) => boolean;
@@ -102,7 +102,6 @@ function contextChecks(): Record<string, Check> {
   };
 }
 
-const FRAMEWORKS = ["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"] as const;
 
 /** Fields of an event as handed in. `details` and `protection` are left to zod. */
 function inputChecks(context: Record<string, Check>): Record<string, Check> {

@@ -27,6 +27,10 @@ export const EVENT_TYPES = [
 export type KnownEventType = (typeof EVENT_TYPES)[number];
 
 export const STATUSES = ["success", "error", "cancelled", "denied"] as const;
+
+/** Compliance frameworks an event can be recorded under. */
+export const FRAMEWORKS = ["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
 export type EventStatus = (typeof STATUSES)[number];
 
 export const LIMITS = {
@@ -108,7 +112,7 @@ const whatShape = {
     .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (a lone surrogate cannot be stored as text)"),
   prompt: z.string().max(LIMITS.content, `must be at most ${LIMITS.content} characters`),
   response: z.string().max(LIMITS.content, `must be at most ${LIMITS.content} characters`),
-  frameworks: z.array(z.enum(["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"])).max(8),
+  frameworks: z.array(z.enum(FRAMEWORKS)).max(8),
   /** Type-specific payload (a consent record, an erasure tombstone, a read receipt). */
   details: z.record(z.string(), z.unknown()),
   /** Set by the privacy step: which subject keys protect the encrypted fields. */

@@ -8,12 +8,11 @@
  * are ledger events too but not requests. User ids are what the store holds (pseudonyms
  * when privacy protection is on).
  */
+import { FRAMEWORKS, type Framework } from "../event/schema.js";
 import { AitrailError } from "../errors.js";
 import type { AuditEvent } from "../event/schema.js";
 import type { AuditStore, StoreAggregates, StoredEntry, TimeRange } from "../store/types.js";
 
-export const FRAMEWORKS = ["GDPR", "HIPAA", "SOC2", "EU_AI_ACT", "PCI_DSS"] as const;
-export type Framework = (typeof FRAMEWORKS)[number];
 
 export type QueryStore = AuditStore & StoreAggregates;
 

@@ -1,6 +1,5 @@
 export {
   AuditQuery,
-  FRAMEWORKS,
   compareIds,
   hasAggregates,
   parseDuration,
@@ -11,7 +10,6 @@ export {
   type ComplianceReport,
   type ConsentTrackingRow,
   type CostByUser,
-  type Framework,
   type ProviderErrorRate,
   type QueryStore,
 } from "./audit-query.js";
