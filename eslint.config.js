@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-check/**", "node_modules/**", "coverage/**", "bench/results/**", "**/*.js", "!bench/**/*.js"] },
+  { ignores: [".tmp/**", "dist/**", "dist-check/**", "node_modules/**", "coverage/**", "bench/results/**", "**/*.js", "!bench/**/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
