@@ -1,11 +1,11 @@
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { it } from "vitest";
-import { parseEventInput } from "../../src/event/schema.js";
-import { SqliteStore } from "../../src/store/sqlite/store.js";
-import { LocalKeyProvider, openPrivacy, Redactor } from "../../src/privacy/index.js";
-import { tempDir } from "../helpers/tmp.js";
-it("bench", async () => {
+import { parseEventInput } from "../src/event/schema.js";
+import { SqliteStore } from "../src/store/sqlite/store.js";
+import { LocalKeyProvider, openPrivacy, Redactor } from "../src/privacy/index.js";
+import { tempDir } from "../test/helpers/tmp.js";
+/** Privacy step throughput: key lookup, protect, redact (npx tsx bench/privacy-protect.ts). */
+async function main(): Promise<void> {
   const t = tempDir();
   const store = new SqliteStore({ path: path.join(t.dir, "b.db") });
   await store.open();
@@ -30,4 +30,6 @@ it("bench", async () => {
   console.log(`get: ${(N / (performance.now() - t0) * 1000).toFixed(0)}/s`);
   await store.close();
   t.cleanup();
-});
+}
+
+await main();
