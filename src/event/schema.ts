@@ -127,12 +127,17 @@ const whatShape = {
     .strict(),
 };
 
+/** UTC with milliseconds; year 0000 has no place in the proleptic calendars stores use. */
+const isoTimestamp = z.iso
+  .datetime({ offset: false, precision: 3 })
+  .refine((s) => !s.startsWith("0000"), "year 0000 is not a valid timestamp year");
+
 export const auditEventInputSchema = auditContextSchema
   .extend({
     ...Object.fromEntries(Object.entries(whatShape).map(([k, v]) => [k, v.optional()])),
     type: typeSchema,
     eventId: z.string().regex(EVENT_ID_PATTERN, "must be evt_ followed by a ULID").optional(),
-    timestamp: z.iso.datetime({ offset: false, precision: 3 }).optional(),
+    timestamp: isoTimestamp.optional(),
   })
   .strict() as unknown as z.ZodType<AuditEventInput>;
 
@@ -142,7 +147,7 @@ export const auditEventSchema = auditContextSchema
     v: z.literal(EVENT_SCHEMA_VERSION),
     type: typeSchema,
     eventId: z.string().regex(EVENT_ID_PATTERN, "must be evt_ followed by a ULID"),
-    timestamp: z.iso.datetime({ offset: false, precision: 3 }),
+    timestamp: isoTimestamp,
   })
   .strict() as unknown as z.ZodType<AuditEvent>;
 

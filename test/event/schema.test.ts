@@ -107,3 +107,12 @@ describe("levels and includeFields", () => {
     }
   });
 });
+
+describe("timestamps", () => {
+  it("accepts UTC with milliseconds and refuses year 0000, which PostgreSQL cannot store", () => {
+    expect(parseEventInput({ type: "ai.generate", timestamp: "2025-01-15T14:32:11.234Z" }).timestamp).toBe("2025-01-15T14:32:11.234Z");
+    for (const bad of ["0000-01-01T00:00:00.000Z", "2025-01-15T14:32:11Z", "2025-01-15T14:32:11.234+01:00"]) {
+      expect(() => parseEventInput({ type: "ai.generate", timestamp: bad })).toThrow(expect.objectContaining({ code: "INVALID_EVENT" }));
+    }
+  });
+});
