@@ -71,6 +71,10 @@ export async function verifyParallel(store: AuditStore, options: ParallelOptions
         failure ??= err;
         wake?.();
       });
+      w.on("exit", (code) => {
+        failure ??= new Error(`a verify worker stopped (exit code ${code})`);
+        wake?.();
+      });
       workers.push(w);
       if (!send(w)) idle.push(w);
     }

@@ -108,4 +108,20 @@ describe("fuzz: parallel verify equals the sequential walk", () => {
       { numRuns: Math.max(12, Math.round(RUNS / 50)) },
     );
   }, 300_000);
+
+  it("when the workers cannot read the store, the sequential walk does the work, with the same answer", async () => {
+    const store = new SqliteStore({ path: pristine, mustExist: true });
+    await store.open();
+    try {
+      const leaves: number[] = [];
+      const r = await verifyStore(store, {
+        parallel: { source: { kind: "sqlite", path: path.join(tmp.dir, "does-not-exist.db") }, workers: 2, rangeSize: 50 },
+        onLeaf: (_h, seq) => leaves.push(seq),
+      });
+      expect(r).toMatchObject({ ok: true, events: SIZE, firstBadSeq: null });
+      expect(leaves).toEqual(Array.from({ length: SIZE }, (_, i) => i));
+    } finally {
+      await store.close();
+    }
+  });
 });
