@@ -18,7 +18,7 @@ describe("aitrail load", () => {
     const db = path.join(tmp.dir, "load.db");
     const r = await runCli("load", "--db", db, "--events", "3000", "--concurrency", "200", "--json");
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as Record<string, unknown> & { latencyMs: { p50: number; p99: number; max: number }; cpu: Record<string, number>; memory: unknown[] };
+    const report = JSON.parse(r.out) as Record<string, unknown> & { latencyMs: { p50: number; p99: number; max: number }; cpu: { userSeconds: number; systemSeconds: number }; memory: unknown[] };
     expect(report).toMatchObject({ store: `sqlite:${db}`, events: 3000, concurrency: 200 });
     expect(report.eventsPerSecond).toBeGreaterThan(0);
     expect(report.latencyMs.p50).toBeGreaterThan(0);
