@@ -5,7 +5,7 @@
 import { APICallError } from "@ai-sdk/provider";
 import { RetryError } from "ai";
 import { errorMessage } from "../errors.js";
-import { LIMITS } from "../event/schema.js";
+import { LIMITS, LONE_SURROGATE } from "../event/schema.js";
 
 export interface ProviderFailure {
   status: "error" | "cancelled";
@@ -26,10 +26,14 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
 ];
 
 /** Removes the given secrets and anything that looks like a key, token or password. */
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, "g");
+
 export function stripSecrets(message: string, secrets: readonly string[] = []): string {
   let out = message;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  // A provider's message can carry a lone surrogate; the trail stores well-formed text only.
+  out = out.replace(LONE_SURROGATES, "\uFFFD");
   return out.length > LIMITS.errorMessage ? `${out.slice(0, LIMITS.errorMessage - 1)}…` : out;
 }
 

@@ -64,4 +64,10 @@ describe("secrets in error messages", () => {
     expect(msg).not.toMatch(/abcdef0123456789|AIzaSyA1234567890|eyJhbGciOiJIUzI1NiJ9|plain-secret|hunter2|mycustomsecret/);
     expect(msg).toMatch(/Incorrect API key provided/);
   });
+
+  it("makes a provider message well-formed text, so the event can be recorded", () => {
+    const msg = stripSecrets("bad byte \ud800 here and \udfff there");
+    expect(msg).toBe("bad byte \uFFFD here and \uFFFD there");
+    expect(stripSecrets("emoji \ud83d\ude00 kept")).toBe("emoji \ud83d\ude00 kept");
+  });
 });
