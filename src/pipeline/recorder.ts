@@ -23,7 +23,7 @@ import { AitrailError, errorMessage } from "../errors.js";
 import { canonicalize } from "../event/canonical.js";
 import { fieldSelection, minimize, type AuditLevel, type FieldSelection } from "../event/levels.js";
 import { parseEventInput, type AuditEvent, type AuditEventInput } from "../event/schema.js";
-import { leafHash } from "../ledger/hash.js";
+import { equalBytes, leafHash } from "../ledger/hash.js";
 import { columnsOf } from "../store/columns.js";
 import type { AuditStore, PreparedEntry, StoredEntry } from "../store/types.js";
 import type { Spool, SpoolAlert } from "./spool.js";
@@ -278,8 +278,19 @@ export class Recorder {
           chainHash: s.chainHash,
         }));
         this.#committed(recorded.length);
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(recorded[i]!);
-        await this.#notify(recorded);
+        for (let i = 0; i < batch.length; i++) {
+          // The store keeps the first record of an eventId; a different record under the same id is refused, not merged.
+          if (!equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
+            batch[i]!.reject(
+              new AitrailError("INVALID_EVENT", `eventId ${batch[i]!.entry.eventId} is already recorded with different content; nothing was written`, {
+                details: { eventId: batch[i]!.entry.eventId, seq: stored[i]!.seq, problems: [{ field: "eventId", message: "already recorded with different content" }] },
+              }),
+            );
+          } else {
+            batch[i]!.resolve(recorded[i]!);
+          }
+        }
+        await this.#notify(recorded.filter((_, i) => equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)));
       }
     } finally {
       this.#draining = null;

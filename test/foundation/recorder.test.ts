@@ -155,3 +155,22 @@ describe("levels apply to AI calls, not to the trail's own evidence", () => {
     t.cleanup();
   });
 });
+
+describe("eventId reuse", () => {
+  it("the same event again is accepted once; a different event under a used eventId is refused and nothing changes", async () => {
+    const t = tempDir();
+    const store = new SqliteStore({ path: path.join(t.dir, "dup.db") });
+    await store.open();
+    const recorder = new Recorder({ store });
+    const first = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
+    const again = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
+    expect(again.seq).toBe(first.seq);
+    await expect(
+      recorder.record({ type: "ai.generate", userId: "mallory", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" }),
+    ).rejects.toMatchObject({ code: "INVALID_EVENT" });
+    expect((await store.head()).size).toBe(1);
+    expect((await store.getByEventId("evt_01JAAAAAAAAAAAAAAAAAAAAAAA"))!.columns.user_id).toBe("u1");
+    await store.close();
+    t.cleanup();
+  });
+});

@@ -145,14 +145,14 @@ class FlakyStore implements AuditStore {
   }
 }
 
-async function setup(extra: { retryMs?: number } = {}) {
+async function setup(extra: { retryMs?: number; maxRetryMs?: number } = {}) {
   const inner = new SqliteStore({ path: path.join(tmp.dir, "ledger.db") });
   await inner.open();
   const store = new FlakyStore(inner);
   const spool = await Spool.open({ path: path.join(tmp.dir, "ledger.spool") });
   const alerts: RecorderAlert[] = [];
   const committed: RecordedEvent[] = [];
-  const recorder = new Recorder({ store, spool, failMode: "open", onAlert: (a) => alerts.push(a), retryMs: extra.retryMs ?? 60_000 });
+  const recorder = new Recorder({ store, spool, failMode: "open", onAlert: (a) => alerts.push(a), retryMs: extra.retryMs ?? 60_000, ...(extra.maxRetryMs ? { maxRetryMs: extra.maxRetryMs } : {}) });
   recorder.onCommit((evs) => {
     committed.push(...evs);
   });
@@ -234,13 +234,14 @@ describe("Recorder with a durable spool (open mode)", () => {
   });
 
   it("retries on its own with backoff once the store is back", async () => {
-    const { inner, store, spool, recorder } = await setup({ retryMs: 20 });
+    // Backoff capped low, so a loaded machine cannot stretch the retry past the poll below.
+    const { inner, store, spool, recorder } = await setup({ retryMs: 20, maxRetryMs: 200 });
     store.down = true;
     await recorder.record(ev(0));
     const attempts = store.appends;
-    await expect.poll(() => store.appends, { timeout: 5000 }).toBeGreaterThan(attempts + 1);
+    await expect.poll(() => store.appends, { timeout: 10_000 }).toBeGreaterThan(attempts + 1);
     store.down = false;
-    await expect.poll(() => spool.depth, { timeout: 5000 }).toBe(0);
+    await expect.poll(() => spool.depth, { timeout: 10_000 }).toBe(0);
     expect(recorder.health().status).toBe("ok");
     expect(await userOrder(inner)).toEqual(["s0"]);
     await recorder.close();
