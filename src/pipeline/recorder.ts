@@ -263,7 +263,7 @@ export class Recorder {
             await this.#toSpool(batch, err);
             continue;
           }
-          const failure = new AitrailError("AUDIT_WRITE_FAILED", `audit events could not be committed to ${this.store.location}: ${errorMessage(err)}`, {
+          const failure = new AitrailError("AUDIT_WRITE_FAILED", `audit events could not be committed: ${withLocation(this.store.location, errorMessage(err))}`, {
             cause: err,
             details: { events: batch.length },
           });
@@ -411,4 +411,9 @@ export class Recorder {
 
 function isMinimisable(type: string): boolean {
   return type.startsWith("ai.") || type.startsWith("custom.");
+}
+
+/** Names the store once, whether or not the store's own message already does. */
+function withLocation(location: string, message: string): string {
+  return message.startsWith(location) ? message : `${location}: ${message}`;
 }
