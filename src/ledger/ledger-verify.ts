@@ -239,7 +239,7 @@ export interface PrepareLedgerVerifyOptions {
  * verifier to feed during the store walk:
  *
  *   const ledger = await prepareLedgerVerify(store, { keyDir, witnessFile, fromSeq: (await readAnchor(store)).seq });
- *   const r = await verifyStore(store, { onEntry: (e) => ledger.add(e.leafHash, e.seq) });
+ *   const r = await verifyStore(store, { onLeaf: (leafHash, seq) => ledger.add(leafHash, seq) });
  *   if (r.ok) report(await ledger.finish());
  */
 export async function prepareLedgerVerify(store: LedgerVerifyStore, options: PrepareLedgerVerifyOptions = {}): Promise<LedgerVerifier> {
