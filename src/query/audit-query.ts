@@ -10,7 +10,7 @@
  */
 import { FRAMEWORKS, type Framework } from "../event/schema.js";
 import { AitrailError } from "../errors.js";
-import type { AuditEvent } from "../event/schema.js";
+import type { AuditEvent, AuditEventInput } from "../event/schema.js";
 import type { AuditStore, StoreAggregates, StoredEntry, TimeRange } from "../store/types.js";
 
 
@@ -73,6 +73,12 @@ export interface ConsentTrackingRow {
 
 export interface AuditQueryOptions {
   clock?: () => Date;
+  /**
+   * Reads of the trail are themselves audited: with `audit`, every answer is recorded as an
+   * `audit.read` event (who read, which query, its parameters, how many rows) before it is
+   * returned. A failed record fails the read.
+   */
+  audit?: { reader: string; record: (event: AuditEventInput) => Promise<unknown> };
 }
 
 const HOUR = 3_600_000;
@@ -113,6 +119,7 @@ export function toRecord(entry: StoredEntry): ActivityRecord {
 export class AuditQuery {
   readonly store: QueryStore;
   readonly #clock: () => Date;
+  readonly #audit: AuditQueryOptions["audit"];
 
   constructor(store: AuditStore, options: AuditQueryOptions = {}) {
     if (!hasAggregates(store)) {
@@ -120,6 +127,25 @@ export class AuditQuery {
     }
     this.store = store;
     this.#clock = options.clock ?? (() => new Date());
+    this.#audit = options.audit;
+  }
+
+  /** Records a read made outside these methods (a plain event listing) the same way. */
+  recordRead<T>(query: string, params: Record<string, unknown>, result: T, rows: number): Promise<T> {
+    return this.#answered(query, params, result, rows);
+  }
+
+  /** Records the read (when auditing is on), then hands the answer back. */
+  async #answered<T>(query: string, params: Record<string, unknown>, result: T, rows: number): Promise<T> {
+    if (this.#audit) {
+      await this.#audit.record({
+        type: "audit.read",
+        action: `query.${query}`,
+        status: "success",
+        details: { reader: this.#audit.reader, scope: `query.${query}`, params, rows },
+      });
+    }
+    return result;
   }
 
   #ago(ms: number): TimeRange {
@@ -132,7 +158,7 @@ export class AuditQuery {
     if (typeof userId !== "string" || userId.length === 0) throw new AitrailError("INVALID_ARGUMENT", "userId must be a non-empty string");
     positive("limit", limit, { integer: true });
     const rows = await this.store.findEvents({ userId, limit, order: "desc" });
-    return rows.map(toRecord);
+    return this.#answered("user-activity", { userId, limit }, rows.map(toRecord), rows.length);
   }
 
   /** AI calls between start and end (both inclusive), per user, most expensive first. */
@@ -140,7 +166,7 @@ export class AuditQuery {
     const since = toIso(start, "start");
     const until = new Date(new Date(toIso(end, "end")).getTime() + 1).toISOString();
     const rows = await this.store.costByUser({ since, until });
-    return rows
+    const answer = rows
       .map(
         (r): CostByUser => ({
           userId: r.userId,
@@ -151,6 +177,7 @@ export class AuditQuery {
         }),
       )
       .sort((a, b) => b.totalCost - a.totalCost || compareIds(a.userId, b.userId));
+    return this.#answered("cost-by-user", { since, until }, answer, answer.length);
   }
 
   /** Users making more than `threshold` AI calls per hour over the window (default: the last hour). */
@@ -160,7 +187,7 @@ export class AuditQuery {
     if (!(windowMs > 0)) throw new AitrailError("INVALID_ARGUMENT", "window must be longer than 0");
     const hours = windowMs / HOUR;
     const rows = await this.store.requestsByUser(this.#ago(windowMs), threshold * hours);
-    return rows
+    const answer = rows
       .map(
         (r): Anomaly => ({
           userId: r.userId,
@@ -169,19 +196,21 @@ export class AuditQuery {
         }),
       )
       .sort((a, b) => b.requestsPerHour - a.requestsPerHour || compareIds(a.userId, b.userId));
+    return this.#answered("anomalies", { threshold, windowMs }, answer, answer.length);
   }
 
   /** Error rate of AI calls per provider over the window (default 24 hours), worst first. */
   async errorRateByProvider(window: number | string = "24h"): Promise<ProviderErrorRate[]> {
     const windowMs = typeof window === "number" ? window : parseDuration(window);
     const rows = await this.store.errorsByProvider(this.#ago(windowMs));
-    return rows
+    const answer = rows
       .map((r): ProviderErrorRate => {
         const total = Number(r.requests);
         const errors = Number(r.errors);
         return { provider: r.provider, totalRequests: total, errors, errorRate: total > 0 ? round((100 * errors) / total, 2) : 0 };
       })
       .sort((a, b) => b.errorRate - a.errorRate || compareIds(a.provider, b.provider));
+    return this.#answered("error-rate", { windowMs }, answer, answer.length);
   }
 
   /** Events tagged with the framework over the last `days` days, newest first. */
@@ -193,13 +222,14 @@ export class AuditQuery {
     const limit = options.limit ?? 10_000;
     const range = this.#ago(days * DAY);
     const rows = await this.store.findEvents({ framework, since: range.since!, until: range.until!, limit: limit + 1, order: "desc" });
-    return {
+    const report: ComplianceReport = {
       framework: framework as Framework,
       since: range.since!,
       until: range.until!,
       events: rows.slice(0, limit).map(toRecord),
       truncated: rows.length > limit,
     };
+    return this.#answered("compliance", { framework, days, limit }, report, report.events.length);
   }
 
   /** The brief's audit-to-consent join: AI calls and refusals of the last `days` days with their consent. */
@@ -207,7 +237,7 @@ export class AuditQuery {
     positive("days", days);
     const limit = options.limit ?? 1000;
     const rows = await this.store.consentUse(this.#ago(days * DAY), limit);
-    return rows.map((r): ConsentTrackingRow => {
+    const answer = rows.map((r): ConsentTrackingRow => {
       const named = r.consentId !== null;
       const valid = named ? r.grantedAt !== null && r.grantedAt <= r.timestamp && (r.revokedAt === null || r.revokedAt > r.timestamp) : null;
       return {
@@ -226,6 +256,7 @@ export class AuditQuery {
         validAtCall: valid,
       };
     });
+    return this.#answered("consent", { days, limit }, answer, answer.length);
   }
 }
 

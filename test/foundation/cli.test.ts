@@ -133,3 +133,27 @@ describe("aitrail CLI", () => {
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, events: 50 });
   });
 });
+
+describe("reads of the trail are audited", () => {
+  it("every query subcommand records an audit.read event naming the reader, the query and the row count", async () => {
+    const t = tempDir();
+    const db = path.join(t.dir, "reads.db");
+    await runCli("demo", "--db", db, "--events", "40", "--synthetic");
+    const before = JSON.parse((await runCli("verify", "--db", db, "--json")).out) as { events: number };
+    const subs: string[][] = [["events"], ["cost-by-user"], ["anomalies", "--threshold", "0"], ["error-rate"], ["compliance", "--framework", "GDPR"], ["consent"]];
+    for (const sub of subs) {
+      const r = await runCli("query", ...sub, "--db", db, "--json", "--reader", "auditor@example.com");
+      expect(r.code, sub.join(" ")).toBe(0);
+    }
+    const reads = JSON.parse((await runCli("query", "events", "--db", db, "--type", "audit.read", "--limit", "100", "--json")).out) as {
+      action: string;
+      details: { reader: string; rows: number };
+    }[];
+    expect(reads.map((r) => r.action).reverse()).toEqual(["query.events", "query.cost-by-user", "query.anomalies", "query.error-rate", "query.compliance", "query.consent"]);
+    expect(reads.every((r) => r.details.reader === "auditor@example.com")).toBe(true);
+    expect(reads.find((r) => r.action === "query.events")!.details.rows).toBe(40);
+    const after = JSON.parse((await runCli("verify", "--db", db, "--json")).out) as { ok: boolean; events: number };
+    expect(after).toMatchObject({ ok: true, events: before.events + subs.length + 1 });
+    t.cleanup();
+  });
+});

@@ -62,11 +62,12 @@ describe("aitrail checkpoint / keys / prove / verify-bundle", () => {
     const proof = await runCli("prove", eventId, "--db", db);
     expect(proof.code).toBe(0);
     const bundle = JSON.parse(proof.out) as Record<string, unknown>;
-    // The export itself is recorded (an audit.read event) before the checkpoint: 120 + 1.
-    expect(bundle).toMatchObject({ format: "aitrail-evidence/1", eventId, leafIndex: 77, treeSize: 121 });
-    expect((bundle.inclusionProof as string[]).length).toBe(7); // ceil(log2 121)
+    // Reads are recorded as audit.read events: the listing that found the id (seq 120), then the
+    // export itself, before the checkpoint (seq 121): 120 + 2.
+    expect(bundle).toMatchObject({ format: "aitrail-evidence/1", eventId, leafIndex: 77, treeSize: 122 });
+    expect((bundle.inclusionProof as string[]).length).toBe(7); // ceil(log2 122)
     const reads = JSON.parse((await runCli("query", "events", "--db", db, "--type", "audit.read", "--json")).out) as Record<string, unknown>[];
-    expect(reads).toHaveLength(1);
+    expect(reads.map((r) => r.action)).toEqual(["evidence-export", "query.events"]);
     expect(reads[0]).toMatchObject({ action: "evidence-export", details: { scope: "evidence-bundle", eventId, leafIndex: 77 } });
 
     // The auditor's machine: the bundle and the public key, no database, no key directory.
@@ -81,7 +82,7 @@ describe("aitrail checkpoint / keys / prove / verify-bundle", () => {
       expect(ok.code).toBe(0);
       expect(ok.out).toContain(`VALID: event ${eventId} is entry 77`);
       const okWithKeyString = await runCli("verify-bundle", bundleFile, "--public-key", fs.readFileSync(pubFile, "utf8").trim(), "--json");
-      expect(JSON.parse(okWithKeyString.out)).toMatchObject({ ok: true, eventId, leafIndex: 77, treeSize: 121 });
+      expect(JSON.parse(okWithKeyString.out)).toMatchObject({ ok: true, eventId, leafIndex: 77, treeSize: 122 });
 
       const tampered = path.join(auditor.dir, "tampered.json");
       fs.writeFileSync(tampered, JSON.stringify({ ...bundle, record: (bundle.record as string).replace(/"latency":\d+/, '"latency":1') }));
@@ -125,7 +126,8 @@ describe("aitrail checkpoint / keys / prove / verify-bundle", () => {
     expect(r2.err).toContain("export recorded as evt_");
     if (process.platform !== "win32") expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const bundle = JSON.parse(fs.readFileSync(out, "utf8")) as { treeSize: number; leafIndex: number };
-    expect(bundle).toMatchObject({ treeSize: 16, leafIndex: 14 });
+    // 15 calls, the audited listing (seq 15), the audited export (seq 16).
+    expect(bundle).toMatchObject({ treeSize: 17, leafIndex: 14 });
   });
 
   it("keys rotate keeps old checkpoints verifiable through keys list", async () => {

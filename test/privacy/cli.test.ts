@@ -146,7 +146,7 @@ describe("aitrail dsar and aitrail erase", () => {
 
     const verify = await runCli("verify", "--db", db);
     expect(verify.code).toBe(0);
-    expect(verify.out).toMatch(/^OK: 10 events verified/); // 7 seeded, 2 readings, 1 tombstone
+    expect(verify.out).toMatch(/^OK: 14 events verified/); // 7 seeded, 2 subject-access readings, 4 audited queries, 1 tombstone
 
     const tomb = JSON.parse((await runCli("query", "events", "--db", db, "--type", "subject.erased", "--json")).out);
     expect(tomb).toHaveLength(1);
@@ -207,7 +207,9 @@ describe("aitrail master-key rotate", () => {
     expect(fs.existsSync(path.join(keyDir, "master.key.next"))).toBe(false);
 
     const after = JSON.parse((await runCli("query", "events", "--db", file, "--limit", "1000", "--json")).out);
-    expect(after.slice(1)).toEqual(before); // only the key.rotated event is new
+    // New since: the audited read of the first listing, then the key.rotated event.
+    expect(after.slice(2)).toEqual(before);
+    expect(after[1]).toMatchObject({ type: "audit.read", action: "query.events" });
     expect(after[0]).toMatchObject({ type: "key.rotated", details: { key: "master", from: result.from, to: result.to } });
     expect((await runCli("verify", "--db", file)).code).toBe(0);
 

@@ -1,4 +1,7 @@
+import os from "node:os";
 import type { Command } from "commander";
+import { Recorder } from "../../pipeline/recorder.js";
+import type { AuditStore } from "../../store/types.js";
 import { AitrailError } from "../../errors.js";
 import { AuditQuery, parseDuration, toRecord } from "../../query/audit-query.js";
 import { toCsv, toTable, type TableRow } from "../../query/format.js";
@@ -10,6 +13,7 @@ interface OutputOptions {
   store?: string;
   json?: boolean;
   csv?: boolean;
+  reader?: string;
 }
 
 interface EventsOptions extends OutputOptions {
@@ -25,7 +29,21 @@ function common(cmd: Command): Command {
     .option("--db <file>", "SQLite database file", "aitrail.db")
     .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
     .option("--json", "print JSON")
-    .option("--csv", "print CSV (formula cells neutralised)");
+    .option("--csv", "print CSV (formula cells neutralised)")
+    .option("--reader <name>", "who reads, recorded in the audit.read event (default cli:<os user>)");
+}
+
+/** Runs a read with an AuditQuery that records it as an audit.read event before answering. */
+async function auditedRead<T>(opts: OutputOptions, fn: (q: AuditQuery, store: AuditStore) => Promise<T>): Promise<T> {
+  return withStore(opts, true, async (store) => {
+    const recorder = new Recorder({ store });
+    try {
+      const reader = opts.reader ?? `cli:${os.userInfo().username}`;
+      return await fn(new AuditQuery(store, { audit: { reader, record: (e) => recorder.record(e) } }), store);
+    } finally {
+      await recorder.close();
+    }
+  });
 }
 
 function print(ctx: CliContext, opts: OutputOptions, rows: TableRow[], json: unknown = rows, columns?: string[]): void {
@@ -47,7 +65,7 @@ function number(name: string, value: string): number {
   return n;
 }
 
-const withQuery = <T>(opts: OutputOptions, fn: (q: AuditQuery) => Promise<T>): Promise<T> => withStore(opts, true, (store) => fn(new AuditQuery(store)));
+const withQuery = <T>(opts: OutputOptions, fn: (q: AuditQuery) => Promise<T>): Promise<T> => auditedRead(opts, (q) => fn(q));
 
 export function registerQuery(program: Command, ctx: CliContext): void {
   const query = program.command("query").description("answer questions from the audit trail");
@@ -59,17 +77,20 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     .option("--key-dir <dir>", "directory holding master.key, to map --user (default .aitrail/ beside the database)")
     .action(async (opts: EventsOptions & PrivacyCliOptions) => {
       const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
-      const rows = await withStore(opts, true, async (store) => {
+      const rows = await auditedRead(opts, async (q, store) => {
         // A raw identifier is looked up through its pseudonym; an unknown or erased one finds nothing.
         const userId =
           opts.user === undefined || opts.user.startsWith("psn_") ? opts.user : await storedIdentifier(store, opts, "user", opts.user);
-        if (userId === null) return [];
-        return store.findEvents({
-          ...(userId !== undefined ? { userId } : {}),
-          ...(opts.type !== undefined ? { type: opts.type } : {}),
-          limit,
-          order: "desc",
-        });
+        const found =
+          userId === null
+            ? []
+            : await store.findEvents({
+                ...(userId !== undefined ? { userId } : {}),
+                ...(opts.type !== undefined ? { type: opts.type } : {}),
+                limit,
+                order: "desc",
+              });
+        return q.recordRead("events", { user: opts.user === undefined ? undefined : userId === null ? "(unknown subject)" : userId, type: opts.type, limit }, found, found.length);
       });
       const events = rows.map(toRecord) as unknown as Record<string, unknown>[];
       if (opts.json || opts.csv) {
