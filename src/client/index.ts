@@ -1,4 +1,4 @@
-export { AITrail, type GenerateResult } from "./trail.js";
+export { AITrail, TrailQuery, type GenerateResult, type TrailConsent } from "./trail.js";
 export type { GenerateOptions } from "./call-options.js";
 export type { AuditedStream } from "./stream.js";
 export { auditMiddleware, type AuditMiddlewareOptions } from "./middleware.js";

@@ -9,6 +9,9 @@ import { subjectAccess, type SubjectAccessReport } from "../consent/subject-acce
 import type { CheckpointRecord } from "../ledger/checkpointer.js";
 import type { RecorderAlert, RecorderHealth } from "../pipeline/recorder.js";
 import type { ErasureReport } from "../privacy/open.js";
+import { AuditQuery, type ActivityRecord, type AuditQueryOptions } from "../query/audit-query.js";
+import type { Privacy } from "../privacy/open.js";
+import type { AuditStore } from "../store/types.js";
 import { AitrailError } from "../errors.js";
 import { newEventId } from "../event/ids.js";
 import { fieldSelection } from "../event/levels.js";
@@ -208,6 +211,17 @@ export class AITrail {
     });
   }
 
+  /**
+   * The brief's query API over this trail's store, with every answer recorded as an
+   * `audit.read` event naming `reader`. `getUserActivity` takes the identifier as the
+   * application knows it and returns the events decrypted (protection on); the aggregate
+   * queries group by the stored identifier (a pseudonym when protection is on).
+   */
+  async query(options: { reader: string }): Promise<TrailQuery> {
+    const p = await this.#owned();
+    return new TrailQuery(p.store, { audit: { reader: options.reader, record: (e) => p.recorder.record(e) } }, p.privacy);
+  }
+
   /** Signs a checkpoint of the ledger now (or returns the latest, if the tree has not grown). */
   async checkpoint(): Promise<CheckpointRecord> {
     const p = await this.#owned();
@@ -390,4 +404,24 @@ export interface TrailConsent {
   checkConsent(userId: string, purpose: string): Promise<ConsentRecord | null>;
   revokeConsent(consentId: string): Promise<void>;
   history(userId: string): Promise<ConsentRecord[]>;
+}
+
+/** An AuditQuery whose reads are audited and whose user lookups take raw identifiers. */
+export class TrailQuery extends AuditQuery {
+  readonly #privacy: Privacy | undefined;
+
+  constructor(store: AuditStore, options: AuditQueryOptions, privacy: Privacy | undefined) {
+    super(store, options);
+    this.#privacy = privacy;
+  }
+
+  /** The user's events, newest first, decrypted when protection is on; an unknown or erased user has none. */
+  override async getUserActivity(userId: string, limit = 100): Promise<ActivityRecord[]> {
+    const privacy = this.#privacy;
+    const stored = privacy ? await privacy.pseudonymFor("user", userId) : userId;
+    if (stored === null) return this.recordRead("user-activity", { userId: "(unknown subject)", limit }, [], 0);
+    const rows = await super.getUserActivity(stored, limit);
+    if (!privacy) return rows;
+    return Promise.all(rows.map(async ({ seq, ...event }) => ({ ...(await privacy.protector.reveal(event)), seq })));
+  }
 }

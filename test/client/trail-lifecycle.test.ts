@@ -52,6 +52,21 @@ describe("AITrail defaults on SQLite", () => {
     expect(report.events[0]!.prompt).not.toContain("alice.secret@example.com");
     expect(report.readEventId).toMatch(/^evt_/);
 
+    // The brief's query API on the trail: raw ids in, decrypted events out, every answer an audited read.
+    const q = await trail.query({ reader: "analyst@example.com" });
+    const activity = await q.getUserActivity("alice-7731");
+    const calls = activity.filter((e) => e.type === "ai.generate");
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ userId: "alice-7731", ip: "203.0.113.77" });
+    expect(await q.getUserActivity("nobody-at-all")).toEqual([]);
+    const costs = await q.getCostByUser(new Date(Date.now() - 3_600_000), new Date());
+    expect(costs).toHaveLength(2);
+    expect(costs.every((c) => c.userId?.startsWith("psn_"))).toBe(true);
+    // No framework was configured for the calls; the subject access reading is a GDPR act and is tagged so.
+    const gdpr = (await q.getComplianceReport("GDPR", 1)).events;
+    expect(gdpr.map((e) => e.type)).toEqual(["audit.read"]);
+    expect(gdpr[0]!.frameworks).toContain("GDPR");
+
     await trail.close();
     const bytes = fs.readFileSync(db);
     for (const raw of ["alice-7731", "203.0.113.77", "AliceBrowser", "alice.secret@example.com"]) expect(bytes.includes(Buffer.from(raw))).toBe(false);
@@ -72,6 +87,10 @@ describe("AITrail defaults on SQLite", () => {
     expect(bob.found).toBe(true);
     await reopened.close();
 
+    const readEvents = JSON.parse((await runCli("query", "events", "--db", db, "--type", "audit.read", "--limit", "50", "--json")).out) as { action: string; details: { reader?: string } }[];
+    expect(readEvents.filter((r) => r.details.reader === "analyst@example.com").map((r) => r.action).sort()).toEqual(
+      ["query.compliance", "query.cost-by-user", "query.user-activity", "query.user-activity"].sort(),
+    );
     const v = await runCli("verify", "--db", db, "--json");
     expect(v.code).toBe(0);
     expect(JSON.parse(v.out)).toMatchObject({ ok: true, merkle: { witnessedSize: expect.any(Number) as number } });
