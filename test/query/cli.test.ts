@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import os from "node:os";
 /**
  * `aitrail query ...` end to end on real stores: the same demo seed gives the same
  * cost-by-user on SQLite and PostgreSQL; every subcommand prints table, JSON and CSV.
@@ -79,7 +81,9 @@ describePg("aitrail demo and query on PostgreSQL", () => {
   afterAll(dropSchemas);
   it("the same seed gives the same cost-by-user (and the ledger verifies) on SQLite and PostgreSQL", async () => {
     const pg = urlFor(newSchema("cli"));
-    const demo = await runCli("demo", "--store", pg, "--events", "600", "--seed", "42", "--plain", "--json");
+    // A PostgreSQL ledger has no file to keep its keys beside: give it a key directory of its own.
+    const keys = fs.mkdtempSync(path.join(os.tmpdir(), "aitrail-pg-keys-"));
+    const demo = await runCli("demo", "--store", pg, "--keys", keys, "--events", "600", "--seed", "42", "--plain", "--json");
     expect(demo.code).toBe(0);
     const onPg = await runCli("query", "cost-by-user", "--store", pg, "--json");
     const onSqlite = await runCli("query", "cost-by-user", "--store", sqlite, "--json");
@@ -88,7 +92,8 @@ describePg("aitrail demo and query on PostgreSQL", () => {
     const withoutLatency = (out: string) => (JSON.parse(out) as Record<string, unknown>[]).map(({ avgLatency: _l, ...rest }) => rest);
     expect(withoutLatency(onPg.out)).toEqual(withoutLatency(onSqlite.out));
     expect(withoutLatency(onPg.out).length).toBeGreaterThan(5);
-    expect(await runCli("verify", "--store", pg, "--json")).toMatchObject({ code: 0 });
+    expect(await runCli("verify", "--store", pg, "--keys", keys, "--json")).toMatchObject({ code: 0 });
+    fs.rmSync(keys, { recursive: true, force: true });
     for (const sub of ["error-rate", "anomalies"]) {
       const a = await runCli("query", sub, "--store", pg, "--json", ...(sub === "anomalies" ? ["--threshold", "0"] : []));
       const b = await runCli("query", sub, "--store", sqlite, "--json", ...(sub === "anomalies" ? ["--threshold", "0"] : []));
