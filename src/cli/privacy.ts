@@ -16,10 +16,13 @@ import type { StoreOptions } from "./context.js";
 
 export interface PrivacyCliOptions extends StoreOptions {
   keyDir?: string;
+  /** The ledger commands' name for the same directory. */
+  keys?: string;
 }
 
 export function keyDirFor(opts: PrivacyCliOptions): string | undefined {
   if (opts.keyDir) return opts.keyDir;
+  if (opts.keys) return opts.keys;
   const spec = parseStoreUrl(storeSpec(opts));
   return spec.type === "sqlite" ? defaultKeyDir(spec.path) : undefined;
 }

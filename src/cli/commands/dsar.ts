@@ -45,6 +45,7 @@ export function registerDsar(program: Command, ctx: CliContext): void {
     .option("--db <file>", "SQLite database file", "aitrail.db")
     .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
     .option("--key-dir <dir>", "directory holding master.key (default .aitrail/ beside the database); AITRAIL_MASTER_KEY wins")
+    .option("--keys <dir>", "the key directory, as the ledger commands name it (same as --key-dir)")
     .action(async (opts: DsarOptions) => {
       if (opts.format !== "json" && opts.format !== "html") {
         throw new AitrailError("INVALID_ARGUMENT", `--format must be json or html, got "${opts.format}"`);

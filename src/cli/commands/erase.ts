@@ -23,6 +23,7 @@ export function registerErase(program: Command, ctx: CliContext): void {
     .option("--db <file>", "SQLite database file", "aitrail.db")
     .option("--store <url>", "store URL (sqlite:<path> or postgres://...); overrides --db")
     .option("--key-dir <dir>", "directory holding master.key (default .aitrail/ beside the database); AITRAIL_MASTER_KEY wins")
+    .option("--keys <dir>", "the key directory, as the ledger commands name it (same as --key-dir)")
     .option("--json", "print the result as JSON")
     .action(async (opts: EraseOptions) => {
       if (!(ERASABLE_KINDS as readonly string[]).includes(opts.kind)) {

@@ -75,6 +75,7 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     .option("--type <type>", "only events of this type (ai.generate, policy.denied, ...)")
     .option("--limit <n>", "at most this many events", "100")
     .option("--key-dir <dir>", "directory holding master.key, to map --user (default .aitrail/ beside the database)")
+    .option("--keys <dir>", "the key directory, as the ledger commands name it (same as --key-dir)")
     .action(async (opts: EventsOptions & PrivacyCliOptions) => {
       const limit = parsePositiveInt("--limit", opts.limit, { min: 1, max: 1_000_000 });
       const rows = await auditedRead(opts, async (q, store) => {
