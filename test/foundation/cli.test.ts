@@ -157,3 +157,23 @@ describe("reads of the trail are audited", () => {
     t.cleanup();
   });
 });
+
+describe("one key directory option across commands", () => {
+  it("--keys chosen at demo time is accepted by dsar and erase as well as by verify", async () => {
+    const t = tempDir();
+    const db = path.join(t.dir, "k.db");
+    const keys = path.join(t.dir, "my-keys");
+    expect((await runCli("demo", "--db", db, "--keys", keys, "--events", "30")).code).toBe(0);
+    expect(fs.existsSync(path.join(keys, "master.key"))).toBe(true);
+    expect((await runCli("verify", "--db", db, "--keys", keys)).code).toBe(0);
+    const users = JSON.parse((await runCli("dsar", "--db", db, "--keys", keys, "--subject", "user-10000")).out) as { found: boolean };
+    expect(typeof users.found).toBe("boolean");
+    // Without the key directory the master key is not found, and nothing is read.
+    const missing = await runCli("dsar", "--db", db, "--subject", "user-10000");
+    expect(missing.code).toBe(2);
+    const erased = JSON.parse((await runCli("erase", "--db", db, "--keys", keys, "--subject", "user-10001", "--json")).out) as { status: string };
+    expect(["erased", "unknown_subject"]).toContain(erased.status);
+    expect((await runCli("verify", "--db", db, "--keys", keys)).code).toBe(0);
+    t.cleanup();
+  });
+});
