@@ -23,6 +23,7 @@ import type { AuditEventInput } from "../src/event/schema.js";
 import { Recorder } from "../src/pipeline/recorder.js";
 import { AuditQuery } from "../src/query/audit-query.js";
 import { PostgresStore } from "../src/store/postgres/store.js";
+import { BRIEF_PG_DDL } from "./brief/schema.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -77,39 +78,11 @@ async function recorderIngest(schema: string, input: AuditEventInput[], progress
   return { seconds, rate: input.length / seconds, store };
 }
 
-const BRIEF_DDL = (s: string) => `
-  CREATE TABLE IF NOT EXISTS "${s}".audit_logs (
-    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-    event_id VARCHAR(255) UNIQUE NOT NULL,
-    timestamp TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-    user_id VARCHAR(255),
-    session_id VARCHAR(255),
-    action VARCHAR(255) NOT NULL,
-    provider VARCHAR(100) NOT NULL,
-    model VARCHAR(100) NOT NULL,
-    status VARCHAR(50) NOT NULL,
-    latency INTEGER,
-    cost DECIMAL(10, 6),
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    total_tokens INTEGER,
-    ip INET,
-    user_agent TEXT,
-    audit_context JSONB,
-    compliance_data JSONB,
-    error_message TEXT,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
-  );
-  CREATE INDEX idx_audit_timestamp ON "${s}".audit_logs(timestamp DESC);
-  CREATE INDEX idx_audit_user ON "${s}".audit_logs(user_id);
-  CREATE INDEX idx_audit_action ON "${s}".audit_logs(action);
-  CREATE INDEX idx_audit_provider ON "${s}".audit_logs(provider);`;
-
 async function briefIngest(schema: string, input: AuditEventInput[], concurrency: number): Promise<{ seconds: number; rate: number }> {
   const admin = new pg.Client({ connectionString: URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.query(BRIEF_DDL(schema));
+  await admin.query(BRIEF_PG_DDL(schema));
   await admin.end();
   const pool = new pg.Pool({ connectionString: URL });
   // The brief's onLog, verbatim apart from the schema name.
