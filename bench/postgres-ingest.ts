@@ -23,7 +23,7 @@ import type { AuditEventInput } from "../src/event/schema.js";
 import { Recorder } from "../src/pipeline/recorder.js";
 import { AuditQuery } from "../src/query/audit-query.js";
 import { PostgresStore } from "../src/store/postgres/store.js";
-import { BRIEF_PG_DDL } from "./brief/schema.js";
+import { BRIEF_INSERT_SQL, BRIEF_PG_DDL, briefParams } from "./brief/schema.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -87,37 +87,7 @@ async function briefIngest(schema: string, input: AuditEventInput[], concurrency
   const pool = new pg.Pool({ connectionString: URL });
   // The brief's onLog, verbatim apart from the schema name.
   const onLog = async (event: AuditEventInput & { id: string; timestamp: string }) => {
-    await pool.query(
-      `INSERT INTO "${schema}".audit_logs (
-        event_id, timestamp, user_id, session_id, action,
-        provider, model, status, latency, cost,
-        input_tokens, output_tokens, total_tokens,
-        ip, user_agent, audit_context, compliance_data, error_message
-      ) VALUES (
-        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17, $18
-      )`,
-      [
-        event.id,
-        event.timestamp,
-        event.userId,
-        event.sessionId,
-        event.action,
-        event.provider,
-        event.model,
-        event.status,
-        event.latency,
-        event.cost,
-        event.tokens?.input,
-        event.tokens?.output,
-        event.tokens?.total,
-        event.ip,
-        event.userAgent,
-        JSON.stringify({ purpose: event.purpose, legalBasis: event.legalBasis, dataClassification: event.dataClassification }),
-        JSON.stringify({ patientId: event.patientId, phiAccessed: event.phiAccessed }),
-        event.errorMessage,
-      ],
-    );
+    await pool.query(BRIEF_INSERT_SQL.replace("INSERT INTO audit_logs", `INSERT INTO "${schema}".audit_logs`), briefParams(event));
   };
   const seconds = await drive(input.length, concurrency, (i) => onLog({ ...input[i]!, id: `evt_${stamp}_${i}`, timestamp: new Date().toISOString() }));
   await pool.end();
