@@ -1,21 +1,17 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AITrail, type AuditAlert, type AuditLogEvent } from "../../src/client/index.js";
 import { AitrailError } from "../../src/errors.js";
-import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
-import { KEY, breakableStore, countEvents, readEvent, recorderOn, tempDir } from "./helpers.js";
+import type { ProviderServer } from "../../src/provider-server/index.js";
+import { KEY, breakableStore, countEvents, readEvent, recorderOn, type tempDir, withLocalProvider } from "./helpers.js";
 
 let server: ProviderServer;
 let tmp: ReturnType<typeof tempDir>;
 
-beforeAll(async () => {
-  server = await startProviderServer({ apiKey: KEY });
-  tmp = tempDir();
-});
-afterAll(async () => {
-  await server.close();
-  tmp.cleanup();
+withLocalProvider((s, t) => {
+  server = s;
+  tmp = t;
 });
 
 let n = 0;

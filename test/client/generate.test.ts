@@ -1,22 +1,18 @@
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { AITrail, type AuditLogEvent } from "../../src/client/index.js";
 import { AitrailError } from "../../src/errors.js";
 import { EVENT_ID_PATTERN } from "../../src/event/ids.js";
-import { answerFor, countPromptTokens, startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
-import { KEY, readEvent, tempDir } from "./helpers.js";
+import { answerFor, countPromptTokens, type ProviderServer } from "../../src/provider-server/index.js";
+import { KEY, readEvent, type tempDir, withLocalProvider } from "./helpers.js";
 
 let server: ProviderServer;
 let tmp: ReturnType<typeof tempDir>;
 const trails: AITrail[] = [];
 
-beforeAll(async () => {
-  server = await startProviderServer({ apiKey: KEY });
-  tmp = tempDir();
-});
-afterAll(async () => {
-  await server.close();
-  tmp.cleanup();
+withLocalProvider((s, t) => {
+  server = s;
+  tmp = t;
 });
 afterEach(async () => {
   for (const t of trails.splice(0)) await t.close().catch(() => undefined);

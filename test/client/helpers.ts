@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
 import type { AuditEvent } from "../../src/event/schema.js";
 import { Recorder } from "../../src/pipeline/recorder.js";
 import { openStore } from "../../src/store/open.js";
@@ -70,4 +72,22 @@ export async function breakableStore(path: string): Promise<BreakableStore> {
 
 export function recorderOn(store: AuditStore, level: "minimal" | "standard" | "detailed" = "detailed"): Recorder {
   return new Recorder({ store, level });
+}
+
+/**
+ * Starts the local test provider (requiring KEY) and a temp dir before the file's tests, and
+ * stops and removes them after; `use` hands both to the file.
+ */
+export function withLocalProvider(use: (server: ProviderServer, tmp: { dir: string; cleanup: () => void }) => void): void {
+  let server: ProviderServer | undefined;
+  let tmp: { dir: string; cleanup: () => void } | undefined;
+  beforeAll(async () => {
+    server = await startProviderServer({ apiKey: KEY });
+    tmp = tempDir();
+    use(server, tmp);
+  });
+  afterAll(async () => {
+    await server?.close();
+    tmp?.cleanup();
+  });
 }

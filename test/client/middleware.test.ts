@@ -2,22 +2,18 @@ import { join } from "node:path";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText, wrapLanguageModel } from "ai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AITrail, auditMiddleware } from "../../src/client/index.js";
 import { AitrailError } from "../../src/errors.js";
-import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
-import { KEY, breakableStore, recorderOn, tempDir } from "./helpers.js";
+import type { ProviderServer } from "../../src/provider-server/index.js";
+import { KEY, breakableStore, recorderOn, type tempDir, withLocalProvider } from "./helpers.js";
 
 let server: ProviderServer;
 let tmp: ReturnType<typeof tempDir>;
 
-beforeAll(async () => {
-  server = await startProviderServer({ apiKey: KEY });
-  tmp = tempDir();
-});
-afterAll(async () => {
-  await server.close();
-  tmp.cleanup();
+withLocalProvider((s, t) => {
+  server = s;
+  tmp = t;
 });
 
 let n = 0;

@@ -1,24 +1,20 @@
 import { join } from "node:path";
 import { createOpenAI } from "@ai-sdk/openai";
 import { generateText, wrapLanguageModel } from "ai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AITrail, auditMiddleware } from "../../src/client/index.js";
 import { ConsentManager } from "../../src/consent/manager.js";
 import { AitrailError } from "../../src/errors.js";
 import { Recorder } from "../../src/pipeline/recorder.js";
-import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
+import type { ProviderServer } from "../../src/provider-server/index.js";
 import { openStore } from "../../src/store/open.js";
-import { KEY, tempDir } from "./helpers.js";
+import { KEY, type tempDir, withLocalProvider } from "./helpers.js";
 
 let server: ProviderServer;
 let tmp: ReturnType<typeof tempDir>;
-beforeAll(async () => {
-  server = await startProviderServer({ apiKey: KEY });
-  tmp = tempDir();
-});
-afterAll(async () => {
-  await server.close();
-  tmp.cleanup();
+withLocalProvider((s, t) => {
+  server = s;
+  tmp = t;
 });
 
 let n = 0;

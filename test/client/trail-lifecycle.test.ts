@@ -5,21 +5,17 @@
  */
 import fs from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AITrail } from "../../src/client/index.js";
-import { startProviderServer, type ProviderServer } from "../../src/provider-server/index.js";
+import type { ProviderServer } from "../../src/provider-server/index.js";
 import { runCli } from "../helpers/cli.js";
-import { KEY, tempDir } from "./helpers.js";
+import { KEY, type tempDir, withLocalProvider } from "./helpers.js";
 
 let server: ProviderServer;
 let tmp: ReturnType<typeof tempDir>;
-beforeAll(async () => {
-  server = await startProviderServer({ apiKey: KEY });
-  tmp = tempDir();
-});
-afterAll(async () => {
-  await server.close();
-  tmp.cleanup();
+withLocalProvider((s, t) => {
+  server = s;
+  tmp = t;
 });
 
 describe("AITrail defaults on SQLite", () => {
