@@ -3,23 +3,16 @@
  * exactly as the application passed them. onLog runs in the application's own process, so it
  * sees identifiers before pseudonymisation; what is stored and shipped is protected.
  */
-import { AUDIT_CONTEXT_FIELDS, type AuditContext, type AuditEventInput, type EventStatus, type Tokens } from "../event/schema.js";
+import { AUDIT_CONTEXT_FIELDS, type AuditContext, type AuditEventInput, type EventWhat } from "../event/schema.js";
 
-export interface AuditLogEvent extends AuditContext {
+export interface AuditLogEvent
+  extends AuditContext,
+    Pick<EventWhat, "provider" | "model" | "status" | "latency" | "cost" | "costUnknown" | "tokens" | "errorCode" | "errorMessage"> {
   eventId: string;
   /** Same as eventId (the brief's logger examples read `event.id`). */
   id: string;
   timestamp: string;
   type: string;
-  provider?: string;
-  model?: string;
-  status?: EventStatus;
-  latency?: number;
-  cost?: number | null;
-  costUnknown?: boolean;
-  tokens?: Tokens;
-  errorCode?: string;
-  errorMessage?: string;
   /** At level "detailed" only. */
   prompt?: string;
   response?: string;

@@ -15,7 +15,7 @@ import type { AuditStore } from "../store/types.js";
 import { AitrailError } from "../errors.js";
 import { newEventId } from "../event/ids.js";
 import { fieldSelection } from "../event/levels.js";
-import type { AuditContext, AuditEventInput, Tokens } from "../event/schema.js";
+import { AUDIT_CONTEXT_FIELDS, type AuditContext, type AuditEventInput, type Tokens } from "../event/schema.js";
 import { AuditWriter, type WrittenEvent } from "./audit-writer.js";
 import { CallAuditor, type CallRecord } from "./call-audit.js";
 import { CallSignal, prepareCall, sdkSettings, type GenerateOptions } from "./call-options.js";
@@ -392,10 +392,9 @@ export class AITrail {
   }
 }
 
-function contextOf(event: WrittenEvent) {
-  const { userId, sessionId, action, purpose, dataClassification, ip, userAgent, consentId, legalBasis, dataCategory, retention, processors, patientId, phiAccessed, disclosure, authorization } = event;
-  const ctx = { userId, sessionId, action, purpose, dataClassification, ip, userAgent, consentId, legalBasis, dataCategory, retention, processors, patientId, phiAccessed, disclosure, authorization };
-  return Object.fromEntries(Object.entries(ctx).filter(([, v]) => v !== undefined));
+/** The auditContext fields of an event, as the application passed them. */
+function contextOf(event: WrittenEvent): AuditContext {
+  return Object.fromEntries(AUDIT_CONTEXT_FIELDS.filter((f) => event[f] !== undefined).map((f) => [f, event[f]]));
 }
 
 /** The brief's ConsentManager API, on `trail.consent`. */

@@ -173,7 +173,7 @@ export interface EventWhat {
   errorMessage?: string;
   prompt?: string;
   response?: string;
-  frameworks?: ("GDPR" | "HIPAA" | "SOC2" | "EU_AI_ACT" | "PCI_DSS")[];
+  frameworks?: Framework[];
   details?: Record<string, unknown>;
   protection?: {
     scheme: string;
