@@ -278,19 +278,21 @@ export class Recorder {
           chainHash: s.chainHash,
         }));
         this.#committed(recorded.length);
+        const accepted: RecordedEvent[] = [];
         for (let i = 0; i < batch.length; i++) {
           // The store keeps the first record of an eventId; a different record under the same id is refused, not merged.
-          if (!equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
-            batch[i]!.reject(
-              new AitrailError("INVALID_EVENT", `eventId ${batch[i]!.entry.eventId} is already recorded with different content; nothing was written`, {
-                details: { eventId: batch[i]!.entry.eventId, seq: stored[i]!.seq, problems: [{ field: "eventId", message: "already recorded with different content" }] },
-              }),
-            );
-          } else {
+          if (equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
+            accepted.push(recorded[i]!);
             batch[i]!.resolve(recorded[i]!);
+            continue;
           }
+          batch[i]!.reject(
+            new AitrailError("INVALID_EVENT", `eventId ${batch[i]!.entry.eventId} is already recorded with different content; nothing was written`, {
+              details: { eventId: batch[i]!.entry.eventId, seq: stored[i]!.seq, problems: [{ field: "eventId", message: "already recorded with different content" }] },
+            }),
+          );
         }
-        await this.#notify(recorded.filter((_, i) => equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)));
+        await this.#notify(accepted);
       }
     } finally {
       this.#draining = null;
