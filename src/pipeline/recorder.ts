@@ -296,6 +296,8 @@ export class Recorder {
       }
     } finally {
       this.#draining = null;
+      // Liveness: a spool backlog always has a retry pending, whatever this drain ran into.
+      if (this.#spool && this.#spool.depth > 0 && !this.#retryTimer) this.#scheduleRetry(Math.max(0, this.#nextRetryAt - Date.now()));
     }
   }
 
@@ -384,6 +386,8 @@ export class Recorder {
     if (this.#retryTimer || this.#closed) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
+      // The timer is the retry: it can fire a millisecond before nextRetryAt as Date.now() counts.
+      this.#nextRetryAt = Math.min(this.#nextRetryAt, Date.now());
       if (!this.#draining) this.#draining = this.#drain();
       // The drain reschedules itself on failure; its errors are recorded, never thrown here.
       this.#draining.catch(() => undefined);
