@@ -119,15 +119,17 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     this.#migrate(db);
   }
 
+  #schemaVersion(db: Db): number {
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='aitrail_meta'").get();
+    if (!hasMeta) return 0;
+    const row = db.prepare("SELECT value FROM aitrail_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
   #migrate(db: Db): void {
     const all = [...SQLITE_MIGRATIONS, ...(this.#options.migrations ?? [])].sort((a, b) => a.version - b.version);
     const latest = all.at(-1)?.version ?? 0;
-    let current = 0;
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='aitrail_meta'").get();
-    if (hasMeta) {
-      const row = db.prepare("SELECT value FROM aitrail_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-      current = row ? Number(row.value) : 0;
-    }
+    const current = this.#schemaVersion(db);
     if (current > latest) {
       throw new AitrailError(
         "SCHEMA_TOO_NEW",
@@ -140,9 +142,11 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       throw new AitrailError("STORE_ERROR", `${this.#options.path} needs migrations (schema ${current} < ${latest}); open it writable once`);
     }
     db.transaction(() => {
+      // Read again under the write lock: another process may have migrated since the look above.
+      const now = this.#schemaVersion(db);
       db.exec("CREATE TABLE IF NOT EXISTS aitrail_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       for (const m of all) {
-        if (m.version <= current) continue;
+        if (m.version <= now) continue;
         db.exec(m.sql);
         db.prepare("INSERT INTO aitrail_meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(m.version));
       }
