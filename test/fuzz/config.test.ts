@@ -57,7 +57,8 @@ describe("fuzz: AITrail configuration", () => {
           expect(errorMessage(err)).not.toContain("sk-test");
         }
       }),
-      { numRuns: RUNS },
+      // A valid configuration always runs too, so the resolving path is exercised whatever the draw.
+      { numRuns: RUNS, examples: [[{ providers: [{ name: "openai", config: { apiKey: "sk-test-0123456789" } }], auditLog: { level: "minimal" } }]] },
     );
     expect(resolved).toBeGreaterThan(0);
   });
