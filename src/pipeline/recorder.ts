@@ -4,7 +4,10 @@
  * Group commit: record() prepares its entry synchronously (validation, minimisation,
  * canonical bytes, leaf hash) and queues it; one writer drains the queue in batches, each
  * batch one store transaction. Every record() resolves only once its batch is durable, so
- * under concurrency many calls share one fsync. The queue is bounded: when it is full,
+ * under concurrency many calls share one fsync. A store that commits on its own thread
+ * (appendDepth 2) gets the next batch while it commits the current one, so preparing and
+ * writing overlap; batches in flight together commit in the order they were sent, and their
+ * calls resolve in that order. The queue is bounded: when it is full,
  * record() waits for room (back-pressure) instead of growing memory.
  *
  * When the store fails (failMode):
@@ -95,6 +98,8 @@ export interface RecorderStats {
   lastError: string | null;
 }
 
+type AppendResult = { stored: StoredEntry[] } | { error: unknown };
+
 interface Pending {
   entry: PreparedEntry;
   event: AuditEvent;
@@ -107,6 +112,7 @@ export class Recorder {
   readonly selection: FieldSelection;
   readonly #protect: ProtectStep | undefined;
   readonly #maxBatch: number;
+  readonly #appendDepth: number;
   readonly #maxQueue: number;
   readonly #clock: () => Date;
   readonly #listeners = new Set<CommitListener>();
@@ -133,6 +139,7 @@ export class Recorder {
     this.selection = fieldSelection(options.level ?? "standard", options.includeFields);
     this.#protect = options.protect;
     this.#maxBatch = options.maxBatch ?? 2000;
+    this.#appendDepth = Math.max(1, options.store.appendDepth ?? 1);
     this.#maxQueue = options.maxQueue ?? 20_000;
     this.#clock = options.clock ?? (() => new Date());
     this.#failMode = options.failMode;
@@ -244,61 +251,83 @@ export class Recorder {
   }
 
   async #drain(): Promise<void> {
+    // Batches sent to the store and not yet settled, oldest first. A store with appendDepth 2
+    // commits one batch while the next is being sent; results are settled in send order.
+    const inFlight: { batch: Pending[]; result: Promise<AppendResult> }[] = [];
     try {
       // A spool backlog goes first, when a retry is due, so the store receives events in order.
       if (this.#spool && this.#spool.depth > 0 && Date.now() >= this.#nextRetryAt) await this.#deliverSpool();
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 || inFlight.length > 0) {
+        const backlog = this.#spool !== undefined && this.#spool.depth > 0;
+        const room = backlog ? 0 : this.#appendDepth - inFlight.length;
+        if (this.#queue.length > 0 && room > 0) {
+          // Share what is queued among the free slots, so both halves of the pipeline have work.
+          const batch = this.#queue.splice(0, Math.min(this.#maxBatch, Math.ceil(this.#queue.length / room)));
+          for (const w of this.#roomWaiters.splice(0)) w();
+          const result = this.store.append(batch.map((p) => p.entry)).then(
+            (stored): AppendResult => ({ stored }),
+            (error: unknown): AppendResult => ({ error }),
+          );
+          inFlight.push({ batch, result });
+          continue;
+        }
+        const oldest = inFlight.shift();
+        if (oldest) {
+          await this.#settle(oldest.batch, await oldest.result);
+          continue;
+        }
+        // Behind a spool backlog, new events join the spool, in order.
         const batch = this.#queue.splice(0, this.#maxBatch);
         for (const w of this.#roomWaiters.splice(0)) w();
-        if (this.#spool && this.#spool.depth > 0) {
-          await this.#toSpool(batch, null);
-          continue;
-        }
-        let stored: StoredEntry[];
-        try {
-          stored = await this.store.append(batch.map((p) => p.entry));
-        } catch (err) {
-          this.#storeFailed(err);
-          if (this.#spool) {
-            await this.#toSpool(batch, err);
-            continue;
-          }
-          const failure = new AitrailError("AUDIT_WRITE_FAILED", `audit events could not be committed: ${withLocation(this.store.location, errorMessage(err))}`, {
-            cause: err,
-            details: { events: batch.length },
-          });
-          for (const p of batch) p.reject(failure);
-          continue;
-        }
-        const recorded = stored.map((s, i): RecordedEvent => ({
-          eventId: s.eventId,
-          seq: s.seq,
-          event: batch[i]!.event,
-          leafHash: s.leafHash,
-          chainHash: s.chainHash,
-        }));
-        this.#committed(recorded.length);
-        const accepted: RecordedEvent[] = [];
-        for (let i = 0; i < batch.length; i++) {
-          // The store keeps the first record of an eventId; a different record under the same id is refused, not merged.
-          if (equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
-            accepted.push(recorded[i]!);
-            batch[i]!.resolve(recorded[i]!);
-            continue;
-          }
-          batch[i]!.reject(
-            new AitrailError("INVALID_EVENT", `eventId ${batch[i]!.entry.eventId} is already recorded with different content; nothing was written`, {
-              details: { eventId: batch[i]!.entry.eventId, seq: stored[i]!.seq, problems: [{ field: "eventId", message: "already recorded with different content" }] },
-            }),
-          );
-        }
-        await this.#notify(accepted);
+        await this.#toSpool(batch, null);
       }
     } finally {
       this.#draining = null;
       // Liveness: a spool backlog always has a retry pending, whatever this drain ran into.
       if (this.#spool && this.#spool.depth > 0 && !this.#retryTimer) this.#scheduleRetry(Math.max(0, this.#nextRetryAt - Date.now()));
     }
+  }
+
+  /** Resolves (or rejects, or spools) the calls of one batch from its store result. */
+  async #settle(batch: Pending[], result: AppendResult): Promise<void> {
+    if ("error" in result) {
+      const err = result.error;
+      this.#storeFailed(err);
+      if (this.#spool) {
+        await this.#toSpool(batch, err);
+        return;
+      }
+      const failure = new AitrailError("AUDIT_WRITE_FAILED", `audit events could not be committed: ${withLocation(this.store.location, errorMessage(err))}`, {
+        cause: err,
+        details: { events: batch.length },
+      });
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    const stored = result.stored;
+    const recorded = stored.map((s, i): RecordedEvent => ({
+      eventId: s.eventId,
+      seq: s.seq,
+      event: batch[i]!.event,
+      leafHash: s.leafHash,
+      chainHash: s.chainHash,
+    }));
+    this.#committed(recorded.length);
+    const accepted: RecordedEvent[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      // The store keeps the first record of an eventId; a different record under the same id is refused, not merged.
+      if (equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
+        accepted.push(recorded[i]!);
+        batch[i]!.resolve(recorded[i]!);
+        continue;
+      }
+      batch[i]!.reject(
+        new AitrailError("INVALID_EVENT", `eventId ${batch[i]!.entry.eventId} is already recorded with different content; nothing was written`, {
+          details: { eventId: batch[i]!.entry.eventId, seq: stored[i]!.seq, problems: [{ field: "eventId", message: "already recorded with different content" }] },
+        }),
+      );
+    }
+    await this.#notify(accepted);
   }
 
   #committed(n: number): void {

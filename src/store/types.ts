@@ -99,6 +99,12 @@ export interface AuditStore {
    * stored (a redelivery) is not written again, and the stored entry is returned in its place.
    */
   append(entries: readonly PreparedEntry[]): Promise<StoredEntry[]>;
+  /**
+   * How many append() calls may usefully be in flight at once, committing in the order they
+   * were made (a writer thread works through its queue while the caller prepares the next
+   * batch). Absent: one at a time.
+   */
+  readonly appendDepth?: number;
   head(): Promise<LedgerHead>;
   /** Entries in seq order. */
   scan(options?: ScanOptions): AsyncIterable<StoredEntry>;

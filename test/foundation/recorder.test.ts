@@ -103,13 +103,14 @@ describe("Recorder on a real SQLite file", () => {
       return inner.append(entries);
     };
     const recorder = new Recorder({ store: flaky });
-    const failed = await Promise.allSettled([recorder.record({ type: "ai.generate" }), recorder.record({ type: "ai.generate" })]);
-    for (const f of failed) {
-      expect(f.status).toBe("rejected");
-      expect(AitrailError.isInstance((f as PromiseRejectedResult).reason, "AUDIT_WRITE_FAILED")).toBe(true);
-    }
+    const settled = await Promise.allSettled([recorder.record({ type: "ai.generate" }), recorder.record({ type: "ai.generate" })]);
+    // The first batch failed (both calls, or one when the store takes two batches in flight).
+    const failed = settled.filter((f) => f.status === "rejected");
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const f of failed) expect(AitrailError.isInstance(f.reason, "AUDIT_WRITE_FAILED")).toBe(true);
+    const committed = settled.length - failed.length;
     const ok = await recorder.record({ type: "ai.generate" });
-    expect(ok.seq).toBe(0);
+    expect(ok.seq).toBe(committed);
     expect(recorder.stats().lastError).toContain("disk I/O error");
     await inner.close();
   });

@@ -81,4 +81,14 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
       );
     `,
   },
+  {
+    // Two indexes no query uses: no read filters on action, and provider reports group the
+    // rows of a time range (idx_audit_timestamp). Each cost every append an index insert.
+    version: 3,
+    name: "drop_unused_indexes",
+    sql: `
+      DROP INDEX IF EXISTS idx_audit_action;
+      DROP INDEX IF EXISTS idx_audit_provider;
+    `,
+  },
 ];

@@ -31,6 +31,7 @@ import { ANCHOR_META_KEY } from "../types.js";
 import { decodeAnchor, encodeAnchor } from "../anchor.js";
 import { COLUMN_NAMES } from "../columns.js";
 import * as aggregates from "./aggregates.js";
+import { AppendThread } from "./append-thread.js";
 import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.js";
 
 type Db = Database.Database;
@@ -45,6 +46,12 @@ export interface SqliteStoreOptions {
   /** Extra migrations registered by other modules (privacy, consent, retention). */
   migrations?: readonly SqliteMigration[];
   busyTimeoutMs?: number;
+  /**
+   * Run append transactions on a worker thread (append-thread.ts), so commits neither block
+   * the caller's event loop nor share its core. Default: on for a writable file, off for
+   * ":memory:" (a worker cannot see it).
+   */
+  appendThread?: boolean;
 }
 
 const INSERT_COLUMNS = ["seq", ...COLUMN_NAMES, "record", "leaf_hash", "chain_hash"] as const;
@@ -54,6 +61,10 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
   readonly location: string;
   #db: Db | undefined;
   readonly #options: SqliteStoreOptions;
+  #appender: AppendThread | undefined;
+
+  /** Two with the append thread: one batch commits while the next is prepared. */
+  appendDepth = 1;
 
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
@@ -93,6 +104,15 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       return Promise.reject(err instanceof AitrailError ? err : classifyOpenError(file, err));
     }
     this.#db = db;
+    if (this.#options.appendThread !== false && !this.#options.readonly && file !== ":memory:") {
+      this.#appender = new AppendThread({
+        path: file,
+        migrations: this.#options.migrations ?? [],
+        busyTimeoutMs: this.#options.busyTimeoutMs,
+        location: this.location,
+      });
+      this.appendDepth = 2;
+    }
     return Promise.resolve();
   }
 
@@ -153,7 +173,11 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     }).immediate();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    const appender = this.#appender;
+    this.#appender = undefined;
+    this.appendDepth = 1;
+    if (appender) await appender.close();
     if (this.#db) {
       const db = this.#db;
       this.#db = undefined;
@@ -164,11 +188,12 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       }
       db.close();
     }
-    return Promise.resolve();
   }
 
   append(entries: readonly PreparedEntry[]): Promise<StoredEntry[]> {
     if (entries.length === 0) return Promise.resolve([]);
+    if (this.#appender) return this.#appender.append(entries);
+    if (!this.#db) return Promise.reject(new AitrailError("STORE_ERROR", `${this.location}: store is not open`));
     try {
       return Promise.resolve(this.#appendSync(entries));
     } catch (err) {
