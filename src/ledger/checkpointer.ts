@@ -27,7 +27,7 @@ export interface CheckpointStore extends TreeReader {
   putCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
   latestCheckpoint(): Promise<CheckpointRecord | null>;
   getMeta(key: string): Promise<string | null>;
-  setMeta(key: string, value: string): Promise<void>;
+  updateMeta(key: string, update: (current: string | null) => string): Promise<string>;
 }
 
 /** Anything that announces committed batches (the Recorder). */
@@ -41,13 +41,11 @@ export const ORIGIN_META_KEY = "ledger.origin";
  * The ledger's origin line (and default key name): stored in the store's meta, created on
  * first use as `aitrail.local/<16 hex digits>`.
  */
-export async function ledgerOrigin(store: Pick<CheckpointStore, "getMeta" | "setMeta">): Promise<string> {
+export async function ledgerOrigin(store: Pick<CheckpointStore, "getMeta" | "updateMeta">): Promise<string> {
   const existing = await store.getMeta(ORIGIN_META_KEY);
   if (existing) return existing;
-  await store.setMeta(ORIGIN_META_KEY, `aitrail.local/${randomBytes(8).toString("hex")}`);
-  const origin = await store.getMeta(ORIGIN_META_KEY);
-  if (!origin) throw new AitrailError("STORE_ERROR", "the ledger origin could not be stored");
-  return origin;
+  // As one step: two processes opening a new ledger at once end up with the same origin.
+  return store.updateMeta(ORIGIN_META_KEY, (current) => current || `aitrail.local/${randomBytes(8).toString("hex")}`);
 }
 
 export interface CheckpointerOptions {

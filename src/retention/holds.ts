@@ -39,14 +39,17 @@ export function describeHold(h: LegalHold): string {
 }
 
 export async function listHolds(store: Pick<AuditStore, "getMeta" | "location">): Promise<LegalHold[]> {
-  const text = await store.getMeta(HOLDS_META_KEY);
+  return parseHolds(await store.getMeta(HOLDS_META_KEY), store.location);
+}
+
+function parseHolds(text: string | null, location: string): LegalHold[] {
   if (text === null) return [];
   try {
     const parsed = JSON.parse(text) as unknown;
     if (!Array.isArray(parsed)) throw new Error("not a list");
     return parsed as LegalHold[];
   } catch {
-    throw new AitrailError("STORE_CORRUPT", `${store.location}: ${HOLDS_META_KEY} is unreadable`);
+    throw new AitrailError("STORE_CORRUPT", `${location}: ${HOLDS_META_KEY} is unreadable`);
   }
 }
 
@@ -80,6 +83,11 @@ export function makeHold(input: HoldInput, now: Date = new Date()): LegalHold {
   }
 }
 
-export async function saveHolds(store: Pick<AuditStore, "setMeta">, holds: readonly LegalHold[]): Promise<void> {
-  await store.setMeta(HOLDS_META_KEY, JSON.stringify(holds));
+/**
+ * Changes the list of holds as one step in the store: two holds placed at once (two
+ * processes, two operators) are both kept. `change` may throw to refuse; nothing is written.
+ */
+export async function changeHolds(store: Pick<AuditStore, "updateMeta" | "location">, change: (holds: LegalHold[]) => LegalHold[]): Promise<LegalHold[]> {
+  const written = await store.updateMeta(HOLDS_META_KEY, (current) => JSON.stringify(change(parseHolds(current, store.location))));
+  return parseHolds(written, store.location);
 }

@@ -25,7 +25,7 @@ import { readAnchor } from "../store/anchor.js";
 import { columnsOf } from "../store/columns.js";
 import type { AuditStore, StorePurge } from "../store/types.js";
 import { archiveName, verifyArchive, writeArchive, type ArchiveManifest, type ArchiveVerifyResult } from "./archive.js";
-import { describeHold, holdCovers, listHolds, makeHold, saveHolds, type HoldInput, type LegalHold } from "./holds.js";
+import { changeHolds, describeHold, holdCovers, listHolds, makeHold, type HoldInput, type LegalHold } from "./holds.js";
 import { parsePolicy, retentionFor, type RetentionPolicy } from "./policy.js";
 
 export const POLICY_META_KEY = "retention.policy";
@@ -61,20 +61,19 @@ export async function setPolicy(store: AuditStore, input: unknown, record: Recor
 /** Places a legal hold; the ledger event names the hold, its kind and reason, not its subject. */
 export async function placeHold(store: AuditStore, input: HoldInput, options: { now?: Date; record?: RecordFn } = {}): Promise<LegalHold> {
   const hold = makeHold(input, options.now);
-  const holds = await listHolds(store);
-  await saveHolds(store, [...holds, hold]);
+  await changeHolds(store, (holds) => [...holds, hold]);
   await (options.record ?? directRecorder(store))({ type: "custom.retention.hold", details: { action: "placed", holdId: hold.id, kind: hold.kind, reason: hold.reason } });
   return hold;
 }
 
 export async function releaseHold(store: AuditStore, id: string, options: { record?: RecordFn } = {}): Promise<LegalHold> {
-  const holds = await listHolds(store);
-  const hold = holds.find((h) => h.id === id);
+  let hold: LegalHold | undefined;
+  await changeHolds(store, (holds) => {
+    hold = holds.find((h) => h.id === id);
+    if (!hold) throw new AitrailError("NOT_FOUND", `no legal hold ${id}`);
+    return holds.filter((h) => h.id !== id);
+  });
   if (!hold) throw new AitrailError("NOT_FOUND", `no legal hold ${id}`);
-  await saveHolds(
-    store,
-    holds.filter((h) => h.id !== id),
-  );
   await (options.record ?? directRecorder(store))({ type: "custom.retention.hold", details: { action: "released", holdId: hold.id, kind: hold.kind, reason: hold.reason } });
   return hold;
 }

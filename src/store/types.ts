@@ -121,6 +121,14 @@ export interface AuditStore {
   /** Small named values that belong to the store (ledger origin, settings). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Reads, changes and writes one meta value as one step against every other writer of the
+   * store, other processes included (a read-modify-write with getMeta and setMeta can lose a
+   * concurrent change). `update` gets the current value (null when unset) and returns the new
+   * one; it runs inside the store's lock, so it must be quick and synchronous, and what it
+   * throws rejects the call with nothing written. Resolves with the value written.
+   */
+  updateMeta(key: string, update: (current: string | null) => string): Promise<string>;
 }
 
 /** A time window over event timestamps: `since` inclusive, `until` exclusive (ISO 8601, UTC). */

@@ -143,6 +143,9 @@ class FlakyStore implements AuditStore {
   setMeta(k: string, v: string) {
     return this.inner.setMeta(k, v);
   }
+  updateMeta(k: string, update: (current: string | null) => string) {
+    return this.inner.updateMeta(k, update);
+  }
 }
 
 async function setup(extra: { retryMs?: number; maxRetryMs?: number } = {}) {

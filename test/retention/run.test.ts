@@ -110,6 +110,15 @@ function defineRetention(name: string, open: Open): void {
       await again.close();
     });
 
+    it("legal holds placed and released at the same time are all kept or all gone (no lost update)", async () => {
+      const { store } = await seeded();
+      const placed = await Promise.all(Array.from({ length: 12 }, (_, i) => placeHold(store, { kind: "user", userId: `u-${i}`, reason: `matter ${i}` })));
+      expect((await listHolds(store)).map((h) => h.id).sort()).toEqual(placed.map((h) => h.id).sort());
+      await Promise.all(placed.slice(0, 6).map((h) => releaseHold(store, h.id)));
+      expect((await listHolds(store)).map((h) => h.id).sort()).toEqual(placed.slice(6).map((h) => h.id).sort());
+      await store.close();
+    });
+
     it("legal holds by user, patient and time range stop the purge; released, the next run archives the rest and the archives chain", async () => {
       const { store, events } = await seeded();
       await setPolicy(store, { frameworks: ["EU_AI_ACT"] });

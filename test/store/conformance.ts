@@ -244,6 +244,25 @@ export function defineStoreConformance(harness: Harness): void {
         await store.close();
       });
 
+      it("updateMeta changes a value as one step: concurrent changes from two connections are all kept", async () => {
+        const { store, reopen } = await harness.fresh();
+        const other = await reopen();
+        const add = (s: TestStore, item: string) => s.updateMeta("list", (current) => JSON.stringify([...(JSON.parse(current ?? "[]") as string[]), item]));
+        await Promise.all(Array.from({ length: 20 }, (_, i) => add(i % 2 ? other : store, `item-${i}`)));
+        const list = JSON.parse((await store.getMeta("list"))!) as string[];
+        expect([...list].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `item-${i}`).sort());
+        // An update that throws writes nothing and rejects with its own error.
+        await expect(
+          store.updateMeta("list", () => {
+            throw new AitrailError("NOT_FOUND", "refused");
+          }),
+        ).rejects.toMatchObject({ code: "NOT_FOUND" });
+        expect(JSON.parse((await other.getMeta("list"))!)).toHaveLength(20);
+        expect(await store.updateMeta("fresh", (current) => `was ${String(current)}`)).toBe("was null");
+        await other.close();
+        await store.close();
+      });
+
       it("reopens with everything in place and keeps appending on the same chain", async () => {
         const { store, reopen } = await harness.fresh();
         const events = plainEvents(30);

@@ -528,6 +528,35 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
     });
   }
 
+  updateMeta(key: string, update: (current: string | null) => string): Promise<string> {
+    return this.#guard("updateMeta", async () => {
+      const client = await this.#checkout(this.#db);
+      try {
+        await client.query("BEGIN");
+        try {
+          // The lock migrations and purges take: meta changes are rare and must not interleave.
+          await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
+          const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [key]);
+          const current = r.rows[0]?.value ?? null;
+          const next = update(current);
+          if (next !== current) {
+            await client.query(
+              `INSERT INTO ${this.#q}.aitrail_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+              [key, next],
+            );
+          }
+          await client.query("COMMIT");
+          return next;
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        client.release();
+      }
+    });
+  }
+
   // --- aggregates (query API) ---
 
   #window(range: TimeRange, params: unknown[], column = "timestamp"): string {

@@ -392,6 +392,21 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     });
   }
 
+  updateMeta(key: string, update: (current: string | null) => string): Promise<string> {
+    return this.#guard(() =>
+      this.db
+        .transaction(() => {
+          const current = (this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(key) as { value: string } | undefined)?.value ?? null;
+          const next = update(current);
+          if (next !== current) {
+            this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, next);
+          }
+          return next;
+        })
+        .immediate(),
+    );
+  }
+
   costByUser(range: TimeRange): Promise<UserCostAggregate[]> {
     return this.#guard(() => aggregates.costByUser(this.db, range));
   }
