@@ -210,44 +210,50 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       `INSERT INTO audit_logs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
     );
     const insertNode = this.#stmt("insertNode", "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    const isStored = this.#stmt("isStored", "SELECT 1 FROM audit_logs WHERE event_id = ?").pluck();
     const byId = this.#stmt("byId", "SELECT * FROM audit_logs WHERE event_id = ?");
+    const args = new Array<unknown>(INSERT_COLUMNS.length);
     return db
       .transaction(() => {
         // Idempotent by eventId: an entry already stored (a redelivery) is not written again;
         // the stored one is returned in its place.
-        const known = new Map<string, StoredEntry>();
+        const out = new Array<StoredEntry | undefined>(entries.length);
         const fresh: PreparedEntry[] = [];
-        const freshIds = new Set<string>();
-        for (const e of entries) {
-          if (known.has(e.eventId) || freshIds.has(e.eventId)) continue;
-          const row = byId.get(e.eventId) as Row | undefined;
-          if (row) {
-            known.set(e.eventId, toEntry(row));
-          } else {
+        const freshAt: number[] = [];
+        const seen = new Map<string, number>();
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          if (seen.has(e.eventId)) continue;
+          seen.set(e.eventId, i);
+          if (isStored.get(e.eventId) === undefined) {
             fresh.push(e);
-            freshIds.add(e.eventId);
+            freshAt.push(i);
+          } else {
+            out[i] = toEntry(byId.get(e.eventId) as Row);
           }
         }
-        if (fresh.length === 0) return entries.map((e) => known.get(e.eventId)!);
-        const head = this.#headSync();
-        const frontier = this.#nodesSync(frontierKeys(head.size));
-        const sealed = sealBatch({ ...head, frontier }, fresh);
-        for (let i = 0; i < fresh.length; i++) {
-          const e = fresh[i]!;
-          const seq = sealed.seqs[i]!;
-          const chain = sealed.chainHashes[i]!;
-          const c = e.columns;
-          insert.run(
-            seq,
-            ...COLUMN_NAMES.map((n) => c[n]),
-            e.canonical,
-            Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength),
-            Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength),
-          );
-          known.set(e.eventId, { ...e, seq, chainHash: chain });
+        if (fresh.length > 0) {
+          const head = this.#headSync();
+          const frontier = this.#nodesSync(frontierKeys(head.size));
+          const sealed = sealBatch({ ...head, frontier }, fresh);
+          for (let i = 0; i < fresh.length; i++) {
+            const e = fresh[i]!;
+            const seq = sealed.seqs[i]!;
+            const chain = sealed.chainHashes[i]!;
+            const c = e.columns as unknown as Record<string, unknown>;
+            args[0] = seq;
+            for (let k = 0; k < COLUMN_NAMES.length; k++) args[k + 1] = c[COLUMN_NAMES[k]!];
+            args[COLUMN_NAMES.length + 1] = e.canonical;
+            args[COLUMN_NAMES.length + 2] = Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength);
+            args[COLUMN_NAMES.length + 3] = Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength);
+            insert.run(...args);
+            out[freshAt[i]!] = { eventId: e.eventId, canonical: e.canonical, leafHash: e.leafHash, columns: e.columns, seq, chainHash: chain };
+          }
+          for (const n of sealed.nodes) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
         }
-        for (const n of sealed.nodes) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
-        return entries.map((e) => known.get(e.eventId)!);
+        // An eventId twice in one batch: both get the one entry.
+        for (let i = 0; i < entries.length; i++) out[i] ??= out[seen.get(entries[i]!.eventId)!];
+        return out as StoredEntry[];
       })
       .immediate();
   }
