@@ -36,7 +36,7 @@ const CONCURRENCY = Number(opt("--concurrency") ?? 1024);
 
 const SIZES = FULL
   ? { aitrail: 1_000_000, aitrailPg: 200_000, logger: 200_000, baseline: 20_000, memorySeconds: 600, proofs: 1_000_000, queries: 1_000_000 }
-  : { aitrail: 100_000, aitrailPg: 50_000, logger: 50_000, baseline: 3_000, memorySeconds: 20, proofs: 100_000, queries: 100_000 };
+  : { aitrail: 200_000, aitrailPg: 50_000, logger: 50_000, baseline: 3_000, memorySeconds: 20, proofs: 100_000, queries: 100_000 };
 
 const started = Date.now();
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -121,6 +121,7 @@ if (ONLY.has("memory")) {
 const extras: Record<string, unknown> = {};
 if (ONLY.has("extras")) {
   const plan: [string, string[]][] = [
+    ["sqlite-floor.ts", ["--events", String(SIZES.aitrail)]],
     ["ledger-proofs.ts", ["--events", String(SIZES.proofs)]],
     ["postgres-ingest.ts", FULL ? ["--url", PG_URL] : ["--url", PG_URL, "--events", "20000", "--baseline", "2000", "--query-events", String(SIZES.queries)]],
     ["client-overhead.ts", FULL ? [] : ["--calls", "100", "--rounds", "2", "--sequential", "50"]],
@@ -194,6 +195,12 @@ text += `\nratios (same run):\n${Object.entries(ratios)
   .join("\n")}\n`;
 for (const [k, x] of Object.entries(extras)) {
   text += `\n${k}: ${x && typeof x === "object" && "error" in x ? String(x.error) : "done (figures in the JSON file)"}`;
+  if (k === "sqlite-floor.ts" && x && typeof x === "object" && "results" in x) {
+    // What SQLite alone does per event with this schema: the most one writer can ingest.
+    for (const f of (x as { results: { batch: number; usPerEvent: number; eventsPerSecond: number }[] }).results) {
+      text += `\n  append alone, batches of ${f.batch}: ${f.usPerEvent} µs per event = ${f.eventsPerSecond} events/s`;
+    }
+  }
 }
 process.stdout.write(`${text}\n`);
 
