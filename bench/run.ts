@@ -35,7 +35,7 @@ const PG_URL = opt("--pg") ?? process.env.AITRAIL_BENCH_PG_URL ?? "postgres://ro
 const CONCURRENCY = Number(opt("--concurrency") ?? 1024);
 
 const SIZES = FULL
-  ? { aitrail: 1_000_000, aitrailPg: 200_000, logger: 200_000, baseline: 20_000, memorySeconds: 600, proofs: 1_000_000, queries: 1_000_000 }
+  ? { aitrail: 1_000_000, aitrailPg: 200_000, logger: 200_000, baseline: 20_000, memorySeconds: 600, proofs: 1_000_000, queries: 10_000_000 }
   : { aitrail: 200_000, aitrailPg: 50_000, logger: 50_000, baseline: 3_000, memorySeconds: 20, proofs: 100_000, queries: 100_000 };
 
 const started = Date.now();
@@ -123,7 +123,7 @@ if (ONLY.has("extras")) {
   const plan: [string, string[]][] = [
     ["sqlite-floor.ts", ["--events", String(SIZES.aitrail)]],
     ["ledger-proofs.ts", ["--events", String(SIZES.proofs)]],
-    ["postgres-ingest.ts", FULL ? ["--url", PG_URL] : ["--url", PG_URL, "--events", "20000", "--baseline", "2000", "--query-events", String(SIZES.queries)]],
+    ["postgres-ingest.ts", FULL ? ["--url", PG_URL, "--query-events", String(SIZES.queries)] : ["--url", PG_URL, "--events", "20000", "--baseline", "2000", "--query-events", String(SIZES.queries)]],
     ["client-overhead.ts", FULL ? [] : ["--calls", "100", "--rounds", "2", "--sequential", "50"]],
   ];
   for (const [script, a] of plan) {
