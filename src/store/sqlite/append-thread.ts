@@ -116,11 +116,22 @@ export class AppendThread {
   async #stop(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;
-    await Promise.allSettled([...this.#waiting.values()].map((w) => new Promise<void>((done) => {
-      const { resolve, reject } = w;
-      w.resolve = (v) => (resolve(v), done());
-      w.reject = (e) => (reject(e), done());
-    })));
+    // Each append in flight settles (its caller hears first), then the thread is told to close.
+    const settled = [...this.#waiting.values()].map(
+      (w) =>
+        new Promise<void>((done) => {
+          const { resolve, reject } = w;
+          w.resolve = (stored) => {
+            resolve(stored);
+            done();
+          };
+          w.reject = (err) => {
+            reject(err);
+            done();
+          };
+        }),
+    );
+    await Promise.all(settled);
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     worker.ref();
     worker.postMessage({ type: "close" });
