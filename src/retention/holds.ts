@@ -42,7 +42,7 @@ export async function listHolds(store: Pick<AuditStore, "getMeta" | "location">)
   return parseHolds(await store.getMeta(HOLDS_META_KEY), store.location);
 }
 
-function parseHolds(text: string | null, location: string): LegalHold[] {
+export function parseHolds(text: string | null, location: string): LegalHold[] {
   if (text === null) return [];
   try {
     const parsed = JSON.parse(text) as unknown;

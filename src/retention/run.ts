@@ -25,7 +25,7 @@ import { readAnchor } from "../store/anchor.js";
 import { columnsOf } from "../store/columns.js";
 import type { AuditStore, StorePurge } from "../store/types.js";
 import { archiveName, verifyArchive, writeArchive, type ArchiveManifest, type ArchiveVerifyResult } from "./archive.js";
-import { changeHolds, describeHold, holdCovers, listHolds, makeHold, type HoldInput, type LegalHold } from "./holds.js";
+import { changeHolds, describeHold, holdCovers, HOLDS_META_KEY, listHolds, makeHold, parseHolds, type HoldInput, type LegalHold } from "./holds.js";
 import { parsePolicy, retentionFor, type RetentionPolicy } from "./policy.js";
 
 export const POLICY_META_KEY = "retention.policy";
@@ -98,6 +98,8 @@ export interface RetentionPlan {
   /** How many purged entries each rule released ("SOC2 365d": 120, ...). */
   rules: Record<string, number>;
   holds: number;
+  /** The holds this plan respected. */
+  holdIds: string[];
 }
 
 export interface RetentionOptions {
@@ -118,7 +120,7 @@ export async function planRetention(options: RetentionOptions): Promise<Retentio
   const holds = await listHolds(store);
   const anchor = await readAnchor(store);
   const max = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
-  const plan: RetentionPlan = { fromSeq: anchor.seq, toSeq: anchor.seq, count: 0, firstTimestamp: null, lastTimestamp: null, stoppedAt: null, rules: {}, holds: holds.length };
+  const plan: RetentionPlan = { fromSeq: anchor.seq, toSeq: anchor.seq, count: 0, firstTimestamp: null, lastTimestamp: null, stoppedAt: null, rules: {}, holds: holds.length, holdIds: holds.map((h) => h.id) };
   for await (const entry of store.scan({ fromSeq: anchor.seq })) {
     const event = JSON.parse(entry.canonical) as AuditEvent;
     const stop = (reason: StopReason["reason"], detail: string): StopReason => ({ seq: entry.seq, eventId: entry.eventId, timestamp: event.timestamp, reason, detail });
@@ -227,6 +229,21 @@ export async function runRetention(options: RetentionRunOptions): Promise<Retent
   }
   report.archive = { path: archivePath, manifestSha256: check.manifestSha256!, checkpoint: check.checkpoint };
 
+  // A hold placed since the plan was made may cover what is about to go. It is looked for now,
+  // before the purge event is written, and again inside the purge's transaction, under the
+  // lock placeHold takes: a new hold stops the run with nothing deleted.
+  const planned = new Set(plan.holdIds);
+  const refuseNewHolds = (value: string | null): void => {
+    const added = parseHolds(value, store.location).filter((h) => !planned.has(h.id));
+    if (added.length === 0) return;
+    throw new AitrailError(
+      "LEGAL_HOLD",
+      `${added.map(describeHold).join("; ")} was placed during this retention run; nothing was deleted (the archive ${archivePath} stays); run retention again`,
+      { details: { holds: added.map((h) => h.id) } },
+    );
+  };
+  refuseNewHolds(await store.getMeta(HOLDS_META_KEY));
+
   // The purge event names the anchor: verify trusts the anchor only because of it.
   const anchorDetails = { seq: plan.toSeq, chainHash: toHex(endChain) };
   const previous = (await store.findEvents({ type: "retention.purged", limit: 20, order: "desc" })).find((e) => {
@@ -249,7 +266,7 @@ export async function runRetention(options: RetentionRunOptions): Promise<Retent
     });
     report.purgeEventId = r.eventId;
   }
-  const { deleted } = await store.purgePrefix({ seq: plan.toSeq, chainHash: endChain });
+  const { deleted } = await store.purgePrefix({ seq: plan.toSeq, chainHash: endChain }, { metaKey: HOLDS_META_KEY, check: refuseNewHolds });
   report.deleted = deleted;
   return report;
 }

@@ -207,6 +207,14 @@ export interface StorePurge {
    * Deletes every entry with seq < anchor.seq in one transaction, keeps their leaf hashes as
    * level-0 Merkle nodes (so roots and proofs stay computable) and records the anchor. Only a
    * prefix can go: the anchor must not be beyond the head, nor behind the current anchor.
+   * `guard` runs inside the transaction, under the same lock as updateMeta, with the current
+   * value of its meta key: what it throws cancels the purge with nothing deleted (retention
+   * uses it so that a legal hold placed during a run stops the purge).
    */
-  purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }>;
+  purgePrefix(anchor: LedgerAnchor, guard?: PurgeGuard): Promise<{ deleted: number }>;
+}
+
+export interface PurgeGuard {
+  metaKey: string;
+  check(value: string | null): void;
 }

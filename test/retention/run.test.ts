@@ -13,7 +13,7 @@ import { signerFromSeed } from "../../src/ledger/note.js";
 import { rootAt } from "../../src/ledger/tree.js";
 import { verifyArchive, verifyArchiveDir } from "../../src/retention/archive.js";
 import { listHolds } from "../../src/retention/holds.js";
-import { placeHold, planRetention, releaseHold, runRetention, setPolicy, type RetentionStore } from "../../src/retention/run.js";
+import { directRecorder, placeHold, planRetention, releaseHold, runRetention, setPolicy, type RetentionStore } from "../../src/retention/run.js";
 import { readAnchor } from "../../src/store/anchor.js";
 import { PostgresStore } from "../../src/store/postgres/store.js";
 import { SqliteStore } from "../../src/store/sqlite/store.js";
@@ -108,6 +108,36 @@ function defineRetention(name: string, open: Open): void {
       // Nothing more is due now.
       expect((await runRetention({ store: again, archiveDir: dir, now: NOW })).count).toBe(0);
       await again.close();
+    });
+
+    it("a legal hold placed while a run is under way stops its purge: nothing is deleted, and the next run respects the hold", async () => {
+      const { store } = await seeded();
+      await setPolicy(store, { frameworks: ["EU_AI_ACT"] });
+      const dir = archiveDir();
+      const planned = await planRetention({ store, now: NOW });
+      expect(planned.count).toBeGreaterThan(0);
+      const sizeBefore = (await store.head()).size;
+      const direct = directRecorder(store, () => NOW);
+      let hold: Awaited<ReturnType<typeof placeHold>> | undefined;
+      // The hold lands after the plan, the archive and the pre-check: only the purge's own check can see it.
+      const placingRecord: typeof direct = async (input) => {
+        hold = await placeHold(store, { kind: "range", from: "2000-01-01T00:00:00.000Z", to: "2100-01-01T00:00:00.000Z", reason: "late matter" }, { record: direct });
+        return direct(input);
+      };
+      const refused = await runRetention({ store, archiveDir: dir, now: NOW, record: placingRecord }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(refused).toMatchObject({ code: "LEGAL_HOLD", details: { holds: [hold!.id] } });
+      expect(await readAnchor(store)).toMatchObject({ seq: 0 });
+      // Everything is still there (plus the hold's event and the purge event that did not take effect).
+      expect((await store.head()).size).toBe(sizeBefore + 2);
+      expect(await store.getByEventId(evtId(0, 40))).not.toBeNull();
+      expect(await verifyStore(store)).toMatchObject({ ok: true, fromSeq: 0 });
+      // The next run sees the hold and stops at the first entry.
+      const next = await runRetention({ store, archiveDir: dir, now: NOW });
+      expect(next).toMatchObject({ count: 0, stoppedAt: { seq: 0, reason: "legal-hold" } });
+      await store.close();
     });
 
     it("legal holds placed and released at the same time are all kept or all gone (no lost update)", async () => {

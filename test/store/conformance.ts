@@ -381,7 +381,19 @@ export function defineStoreConformance(harness: Harness): void {
         await expect(store.purgePrefix({ seq: 47, chainHash: anchor.chainHash })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
         const headBefore = await store.head();
         const rootBefore = await rootAt(store, 46);
-        expect(await store.purgePrefix(anchor)).toEqual({ deleted: 31 });
+        // A guard sees its meta value inside the purge; what it throws cancels the purge.
+        await store.setMeta("purge.guard", "held");
+        const seen: (string | null)[] = [];
+        const refuse = (value: string | null) => {
+          seen.push(value);
+          throw new AitrailError("LEGAL_HOLD", "held");
+        };
+        await expect(store.purgePrefix(anchor, { metaKey: "purge.guard", check: refuse })).rejects.toMatchObject({ code: "LEGAL_HOLD" });
+        expect(seen).toEqual(["held"]);
+        expect(await all(store)).toHaveLength(46);
+        expect(await readAnchor(store)).toMatchObject({ seq: 0 });
+        expect(await store.purgePrefix(anchor, { metaKey: "purge.none", check: (v) => void seen.push(v) })).toEqual({ deleted: 31 });
+        expect(seen).toEqual(["held", null]);
         expect(await store.head()).toEqual(headBefore);
         expect(await readAnchor(store)).toEqual(anchor);
         expect((await all(store)).map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => 31 + i));

@@ -18,6 +18,7 @@ import {
   type ConsentUseRow,
   type EventFilter,
   type LedgerAnchor,
+  type PurgeGuard,
   type LedgerHead,
   type PreparedEntry,
   type ProviderErrorAggregate,
@@ -638,13 +639,17 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
 
   // --- retention ---
 
-  purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }> {
+  purgePrefix(anchor: LedgerAnchor, guard?: PurgeGuard): Promise<{ deleted: number }> {
     return this.#guard("purgePrefix", async () => {
       const client = await this.#checkout(this.#db);
       try {
         await client.query("BEGIN");
         try {
           await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
+          if (guard) {
+            const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [guard.metaKey]);
+            guard.check(r.rows[0]?.value ?? null);
+          }
           const current = await this.#anchorWith(client);
           const head = await this.#headWith(client);
           if (anchor.seq < current.seq || anchor.seq > head.size) {

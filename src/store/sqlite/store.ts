@@ -21,6 +21,7 @@ import type {
   StoredEntry,
   LedgerAnchor,
   ProviderErrorAggregate,
+  PurgeGuard,
   StoreAggregates,
   StorePurge,
   TimeRange,
@@ -429,10 +430,14 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     return this.#guard(() => aggregates.consentUse(this.db, range, limit));
   }
 
-  purgePrefix(anchor: LedgerAnchor): Promise<{ deleted: number }> {
+  purgePrefix(anchor: LedgerAnchor, guard?: PurgeGuard): Promise<{ deleted: number }> {
     return this.#guard(() =>
       this.db
         .transaction(() => {
+          if (guard) {
+            const row = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(guard.metaKey) as { value: string } | undefined;
+            guard.check(row?.value ?? null);
+          }
           const current = decodeAnchor(
             (this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(ANCHOR_META_KEY) as { value: string } | undefined)?.value ?? null,
             this.location,
