@@ -238,8 +238,10 @@ export async function runRetention(options: RetentionRunOptions): Promise<Retent
     if (added.length === 0) return;
     throw new AitrailError(
       "LEGAL_HOLD",
-      `${added.map(describeHold).join("; ")} was placed during this retention run; nothing was deleted (the archive ${archivePath} stays); run retention again`,
-      { details: { holds: added.map((h) => h.id) } },
+      `${added.map(describeHold).join("; ")} was placed during this retention run; nothing was deleted (the archive ${archivePath} stays${
+        report.purgeEventId ? `; the retention.purged event ${report.purgeEventId} names a purge that did not take place` : ""
+      }); run retention again`,
+      { details: { holds: added.map((h) => h.id), purgeEventId: report.purgeEventId } },
     );
   };
   refuseNewHolds(await store.getMeta(HOLDS_META_KEY));
