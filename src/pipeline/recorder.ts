@@ -264,7 +264,14 @@ export class Recorder {
           // Share what is queued among the free slots, so both halves of the pipeline have work.
           const batch = this.#queue.splice(0, Math.min(this.#maxBatch, Math.ceil(this.#queue.length / room)));
           for (const w of this.#roomWaiters.splice(0)) w();
-          const result = this.store.append(batch.map((p) => p.entry)).then(
+          let appended: Promise<StoredEntry[]>;
+          try {
+            appended = this.store.append(batch.map((p) => p.entry));
+          } catch (err) {
+            // A store that throws instead of rejecting fails the batch the same way.
+            appended = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+          }
+          const result = appended.then(
             (stored): AppendResult => ({ stored }),
             (error: unknown): AppendResult => ({ error }),
           );

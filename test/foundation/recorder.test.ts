@@ -115,6 +115,24 @@ describe("Recorder on a real SQLite file", () => {
     await inner.close();
   });
 
+  it("a store whose append throws instead of rejecting fails that batch with AUDIT_WRITE_FAILED, and recording goes on", async () => {
+    const inner = await openAt(path.join(tmp.dir, "throws.db"));
+    let throwNext = true;
+    const throwing: AuditStore = Object.create(inner) as AuditStore;
+    throwing.append = (entries: readonly PreparedEntry[]): Promise<StoredEntry[]> => {
+      if (throwNext) {
+        throwNext = false;
+        throw new Error("driver bug");
+      }
+      return inner.append(entries);
+    };
+    const recorder = new Recorder({ store: throwing });
+    await expect(recorder.record({ type: "ai.generate" })).rejects.toMatchObject({ code: "AUDIT_WRITE_FAILED" });
+    expect((await recorder.record({ type: "ai.generate" })).seq).toBe(0);
+    await recorder.close();
+    await inner.close();
+  });
+
   it("applies back-pressure: the queue never holds more than maxQueue entries", async () => {
     const store = await openAt(path.join(tmp.dir, "g.db"));
     const recorder = new Recorder({ store, maxQueue: 50, maxBatch: 10 });
