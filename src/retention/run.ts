@@ -67,13 +67,14 @@ export async function placeHold(store: AuditStore, input: HoldInput, options: { 
 }
 
 export async function releaseHold(store: AuditStore, id: string, options: { record?: RecordFn } = {}): Promise<LegalHold> {
-  let hold: LegalHold | undefined;
+  let released: LegalHold | undefined;
   await changeHolds(store, (holds) => {
-    hold = holds.find((h) => h.id === id);
-    if (!hold) throw new AitrailError("NOT_FOUND", `no legal hold ${id}`);
+    released = holds.find((h) => h.id === id);
+    if (!released) throw new AitrailError("NOT_FOUND", `no legal hold ${id}`);
     return holds.filter((h) => h.id !== id);
   });
-  if (!hold) throw new AitrailError("NOT_FOUND", `no legal hold ${id}`);
+  // changeHolds resolved, so the change ran and found the hold.
+  const hold = released!;
   await (options.record ?? directRecorder(store))({ type: "custom.retention.hold", details: { action: "released", holdId: hold.id, kind: hold.kind, reason: hold.reason } });
   return hold;
 }

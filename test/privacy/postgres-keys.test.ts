@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { Keyring, LocalKeyProvider, POSTGRES_SUBJECT_KEYS_SQL, PostgresSubjectKeyStore, Protector, eraseSubject } from "../../src/privacy/index.js";
+import { Keyring, LocalKeyProvider, PostgresSubjectKeyStore, Protector, eraseSubject } from "../../src/privacy/index.js";
 import { parseEventInput } from "../../src/event/schema.js";
+import { POSTGRES_MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { PG_URL, describePg, dropSchemas, newSchema } from "../store/pg.js";
 
 describePg("subject keys in PostgreSQL", () => {
@@ -12,7 +13,9 @@ describePg("subject keys in PostgreSQL", () => {
     pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
     schema = newSchema("keys");
     await pool.query(`CREATE SCHEMA "${schema}"`);
-    await pool.query(POSTGRES_SUBJECT_KEYS_SQL.replaceAll("{schema}", `"${schema}"`));
+    // The table as the PostgreSQL store's migrations create it.
+    const table = POSTGRES_MIGRATIONS.find((m) => m.name === "subject_keys")!;
+    await pool.query(table.sql.replaceAll("{schema}", `"${schema}"`));
   });
   afterAll(async () => {
     await pool.end();

@@ -1,5 +1,6 @@
 /**
- * Subject keys in PostgreSQL (table `<schema>.subject_keys`). The driver is reached by shape:
+ * Subject keys in PostgreSQL (table `<schema>.subject_keys`, created by the PostgreSQL
+ * store's migration 2). The driver is reached by shape:
  * anything with `query(text, values)` (a pg Pool or Client) will do.
  *
  * After a delete the table is rewritten with VACUUM FULL, so the deleted row's bytes leave
@@ -14,18 +15,6 @@ export interface PgQueryable {
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** The table, for the PostgreSQL store's migrations (`{schema}` is the quoted schema). */
-export const POSTGRES_SUBJECT_KEYS_SQL = `
-  CREATE TABLE {schema}.subject_keys (
-    subject_ref   TEXT PRIMARY KEY,
-    key_id        TEXT NOT NULL UNIQUE,
-    kind          TEXT NOT NULL,
-    master_key_id TEXT NOT NULL,
-    wrapped       TEXT NOT NULL,
-    created_at    TEXT NOT NULL
-  );
-`;
 
 export interface PostgresSubjectKeyStoreOptions {
   /** Rewrite the table after each delete (default true). */

@@ -404,8 +404,16 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   async #anchorWith(client: pg.PoolClient | pg.Pool): Promise<LedgerAnchor> {
-    const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [ANCHOR_META_KEY]);
-    return decodeAnchor(r.rows[0]?.value ?? null, this.location);
+    return decodeAnchor(await this.#metaWith(client, ANCHOR_META_KEY), this.location);
+  }
+
+  async #metaWith(client: pg.PoolClient | pg.Pool, key: string): Promise<string | null> {
+    const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [key]);
+    return r.rows[0]?.value ?? null;
+  }
+
+  async #setMetaWith(client: pg.PoolClient | pg.Pool, key: string, value: string): Promise<void> {
+    await client.query(`INSERT INTO ${this.#q}.aitrail_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [key, value]);
   }
 
   async #nodesWith(client: pg.PoolClient | pg.Pool, keys: readonly NodeKey[]): Promise<Uint8Array[]> {
@@ -515,17 +523,13 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
 
   getMeta(key: string): Promise<string | null> {
     return this.#guard("getMeta", async () => {
-      const r = await this.#db.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [key]);
-      return r.rows[0]?.value ?? null;
+      return this.#metaWith(this.#db, key);
     });
   }
 
   setMeta(key: string, value: string): Promise<void> {
     return this.#guard("setMeta", async () => {
-      await this.#db.query(
-        `INSERT INTO ${this.#q}.aitrail_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        [key, value],
-      );
+      await this.#setMetaWith(this.#db, key, value);
     });
   }
 
@@ -537,15 +541,9 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
         try {
           // The lock migrations and purges take: meta changes are rare and must not interleave.
           await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
-          const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [key]);
-          const current = r.rows[0]?.value ?? null;
+          const current = await this.#metaWith(client, key);
           const next = update(current);
-          if (next !== current) {
-            await client.query(
-              `INSERT INTO ${this.#q}.aitrail_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-              [key, next],
-            );
-          }
+          if (next !== current) await this.#setMetaWith(client, key, next);
           await client.query("COMMIT");
           return next;
         } catch (err) {
@@ -646,10 +644,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
         await client.query("BEGIN");
         try {
           await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
-          if (guard) {
-            const r = await client.query<{ value: string }>(`SELECT value FROM ${this.#q}.aitrail_meta WHERE key = $1`, [guard.metaKey]);
-            guard.check(r.rows[0]?.value ?? null);
-          }
+          if (guard) guard.check(await this.#metaWith(client, guard.metaKey));
           const current = await this.#anchorWith(client);
           const head = await this.#headWith(client);
           if (anchor.seq < current.seq || anchor.seq > head.size) {
@@ -692,10 +687,7 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
               deleted += (await client.query(`DELETE FROM ${t} WHERE seq < $1`, [anchor.seq])).rowCount ?? 0;
             }
           }
-          await client.query(
-            `INSERT INTO ${this.#q}.aitrail_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-            [ANCHOR_META_KEY, encodeAnchor(anchor)],
-          );
+          await this.#setMetaWith(client, ANCHOR_META_KEY, encodeAnchor(anchor));
           await client.query("COMMIT");
           for (const d of dropped) this.#months.delete(d);
           return { deleted };

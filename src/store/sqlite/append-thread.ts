@@ -165,7 +165,7 @@ export class AppendThread {
     }
     const seqs = reply.seqs!;
     const chains = reply.chains!;
-    const stored = w.entries.map((e, i): StoredEntry => ({ ...e, seq: seqs[i]!, chainHash: chains.slice(i * 32, i * 32 + 32) }));
+    const stored = w.entries.map((e, i): StoredEntry => ({ ...e, seq: seqs[i]!, chainHash: chains.subarray(i * 32, i * 32 + 32) }));
     for (const [i, entry] of reply.known ?? []) stored[i] = entry;
     w.resolve(stored);
   }

@@ -269,15 +269,24 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     return s;
   }
 
+  #metaSync(key: string): string | null {
+    const row = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  #setMetaSync(key: string, value: string): void {
+    this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
   #headSync(): LedgerHead {
     const row = this.#stmt("head", "SELECT seq, chain_hash FROM audit_logs ORDER BY seq DESC LIMIT 1").get() as
       | { seq: number; chain_hash: Buffer }
       | undefined;
     if (!row) {
       // Everything below the anchor was archived by retention; the ledger continues from it.
-      const anchor = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(ANCHOR_META_KEY) as { value: string } | undefined;
-      if (!anchor) return { size: 0, chainHash: ZERO_HASH };
-      const a = decodeAnchor(anchor.value, this.location);
+      const anchor = this.#metaSync(ANCHOR_META_KEY);
+      if (anchor === null) return { size: 0, chainHash: ZERO_HASH };
+      const a = decodeAnchor(anchor, this.location);
       return { size: a.seq, chainHash: a.chainHash };
     }
     return { size: row.seq + 1, chainHash: new Uint8Array(row.chain_hash) };
@@ -388,14 +397,13 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
 
   getMeta(key: string): Promise<string | null> {
     return this.#guard(() => {
-      const row = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(key) as { value: string } | undefined;
-      return row?.value ?? null;
+      return this.#metaSync(key);
     });
   }
 
   setMeta(key: string, value: string): Promise<void> {
     return this.#guard(() => {
-      this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+      this.#setMetaSync(key, value);
     });
   }
 
@@ -403,11 +411,9 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     return this.#guard(() =>
       this.db
         .transaction(() => {
-          const current = (this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(key) as { value: string } | undefined)?.value ?? null;
+          const current = this.#metaSync(key);
           const next = update(current);
-          if (next !== current) {
-            this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, next);
-          }
+          if (next !== current) this.#setMetaSync(key, next);
           return next;
         })
         .immediate(),
@@ -434,14 +440,8 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
     return this.#guard(() =>
       this.db
         .transaction(() => {
-          if (guard) {
-            const row = this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(guard.metaKey) as { value: string } | undefined;
-            guard.check(row?.value ?? null);
-          }
-          const current = decodeAnchor(
-            (this.#stmt("getMeta", "SELECT value FROM aitrail_meta WHERE key = ?").get(ANCHOR_META_KEY) as { value: string } | undefined)?.value ?? null,
-            this.location,
-          );
+          if (guard) guard.check(this.#metaSync(guard.metaKey));
+          const current = decodeAnchor(this.#metaSync(ANCHOR_META_KEY), this.location);
           const head = this.#headSync();
           if (anchor.seq < current.seq || anchor.seq > head.size) {
             throw new AitrailError("INVALID_ARGUMENT", `${this.location}: cannot purge below seq ${anchor.seq} (ledger holds ${current.seq}..${head.size - 1})`);
@@ -453,10 +453,7 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
           }
           this.db.prepare("INSERT OR IGNORE INTO merkle_nodes(level, idx, hash) SELECT 0, seq, leaf_hash FROM audit_logs WHERE seq < ?").run(anchor.seq);
           const deleted = this.db.prepare("DELETE FROM audit_logs WHERE seq < ?").run(anchor.seq).changes;
-          this.#stmt("setMeta", "INSERT INTO aitrail_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
-            ANCHOR_META_KEY,
-            encodeAnchor(anchor),
-          );
+          this.#setMetaSync(ANCHOR_META_KEY, encodeAnchor(anchor));
           return { deleted };
         })
         .immediate(),
