@@ -203,6 +203,54 @@ export function defineStoreConformance(harness: Harness): void {
         expect(await ids({ userId: "nobody" })).toEqual([]);
         await store.close();
       });
+
+      it("finds a user's and a patient's events across a ledger of 10,000 entries, AI calls and the trail's own events alike", async () => {
+        // Long enough that SQLite's block indexes (4096 seqs a block) walk three blocks.
+        const { store } = await harness.fresh();
+        const start = Date.parse("2025-02-01T00:00:00.000Z");
+        const events = Array.from({ length: 10_000 }, (_, i) =>
+          prepare({
+            type: i % 997 === 0 ? "consent.granted" : i % 13 === 0 ? "policy.denied" : "ai.generate",
+            eventId: evtId(i, 9),
+            timestamp: new Date(start + i * 1000).toISOString(),
+            // "u-rare" appears in the first and the last block only.
+            userId: i === 7 || i === 9_990 ? "u-rare" : `u-${i % 37}`,
+            ...(i % 5 === 0 ? { patientId: `p-${i % 11}` } : {}),
+            provider: "openai",
+          }),
+        );
+        for (let i = 0; i < events.length; i += 2000) await store.append(events.slice(i, i + 2000));
+        const seqs = async (f: Parameters<AuditStore["findEvents"]>[0]) => (await store.findEvents(f)).map((e) => e.seq);
+        const want = (pred: (e: (typeof events)[number]["event"]) => boolean, order: "asc" | "desc", limit: number) => {
+          const all = events.flatMap((e, i) => (pred(e.event) ? [i] : []));
+          return (order === "desc" ? all.reverse() : all).slice(0, limit);
+        };
+        for (const order of ["asc", "desc"] as const) {
+          for (const limit of [1, 50, 1_000_000]) {
+            expect(await seqs({ userId: "u-5", order, limit })).toEqual(want((e) => e.userId === "u-5", order, limit));
+            expect(await seqs({ userId: "u-rare", order, limit })).toEqual(want((e) => e.userId === "u-rare", order, limit));
+            expect(await seqs({ patientId: "p-3", order, limit })).toEqual(want((e) => e.patientId === "p-3", order, limit));
+            expect(await seqs({ userId: "u-0", patientId: "p-0", order, limit })).toEqual(
+              want((e) => e.userId === "u-0" && e.patientId === "p-0", order, limit),
+            );
+            expect(await seqs({ userId: "u-1", type: "policy.denied", order, limit })).toEqual(
+              want((e) => e.userId === "u-1" && e.type === "policy.denied", order, limit),
+            );
+            expect(await seqs({ userId: "u-1", type: "ai.generate", order, limit })).toEqual(
+              want((e) => e.userId === "u-1" && e.type === "ai.generate", order, limit),
+            );
+            expect(await seqs({ type: "consent.granted", order, limit })).toEqual(want((e) => e.type === "consent.granted", order, limit));
+          }
+        }
+        const since = events[4000]!.event.timestamp;
+        const until = events[8500]!.event.timestamp;
+        expect(await seqs({ userId: "u-9", since, until, limit: 1_000_000 })).toEqual(
+          want((e) => e.userId === "u-9" && e.timestamp >= since && e.timestamp < until, "desc", 1_000_000),
+        );
+        expect(await seqs({ userId: "u-404", limit: 10 })).toEqual([]);
+        expect(await seqs({ userId: "u-5", limit: 0 })).toEqual([]);
+        await store.close();
+      }, 60_000);
     });
 
     describe("Merkle nodes, checkpoints, meta", () => {

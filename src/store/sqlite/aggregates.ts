@@ -58,7 +58,8 @@ export function consentUse(db: Db, range: TimeRange, limit: number): ConsentUseR
   const w = window(range, "a.timestamp");
   const consentId = (alias: string) => `json_extract(${alias}.audit_context, '$.consentId')`;
   const firstOf = (type: string) =>
-    `SELECT ${consentId("c")} AS cid, MIN(c.timestamp) AS at FROM audit_logs c WHERE c.type = '${type}' AND ${consentId("c")} IS NOT NULL GROUP BY cid`;
+    // The second condition is the partial index's (idx_audit_trail_type), so the planner uses it.
+    `SELECT ${consentId("c")} AS cid, MIN(c.timestamp) AS at FROM audit_logs c WHERE c.type = '${type}' AND substr(c.type, 1, 3) <> 'ai.' AND ${consentId("c")} IS NOT NULL GROUP BY cid`;
   return db
     .prepare(
       `WITH g AS (${firstOf("consent.granted")}), r AS (${firstOf("consent.revoked")})

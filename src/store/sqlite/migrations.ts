@@ -91,4 +91,31 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
       DROP INDEX IF EXISTS idx_audit_provider;
     `,
   },
+  {
+    // An index on (user_id, seq) takes each batch's rows at as many places as the batch has
+    // users, and a WAL commit writes every page it touched: with 200 active users, 200 pages
+    // of 16 KiB per commit for a few KiB of index entries, more than the rows themselves. The
+    // block indexes lead with the block of 4096 seqs (BLOCK_BITS), so a batch touches only the
+    // newest block's few pages; a lookup by user or patient walks the blocks (findEvents).
+    // The trail's own events (consent, policy refusals, reads, retention: not "ai.*") are few
+    // and looked up by user and type on the hot path (a consent check before each call), so
+    // they keep a plain index of their own, which AI calls never touch.
+    version: 4,
+    name: "block_indexes",
+    sql: `
+      DROP INDEX IF EXISTS idx_audit_user;
+      DROP INDEX IF EXISTS idx_audit_patient;
+      DROP INDEX IF EXISTS idx_audit_type;
+      CREATE INDEX idx_audit_user_block    ON audit_logs(seq >> 12, user_id, seq)    WHERE user_id IS NOT NULL;
+      CREATE INDEX idx_audit_patient_block ON audit_logs(seq >> 12, patient_id, seq) WHERE patient_id IS NOT NULL;
+      CREATE INDEX idx_audit_trail_user    ON audit_logs(user_id, seq)    WHERE substr(type, 1, 3) <> 'ai.';
+      CREATE INDEX idx_audit_trail_type    ON audit_logs(type, seq)       WHERE substr(type, 1, 3) <> 'ai.';
+    `,
+  },
 ];
+
+/** Rows per block of the block indexes (migration 4): seq >> BLOCK_BITS, as written there. */
+export const BLOCK_BITS = 12;
+
+/** The partial-index condition of the trail's own events (migration 4), as written there. */
+export const TRAIL_EVENT = "substr(type, 1, 3) <> 'ai.'";

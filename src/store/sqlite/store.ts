@@ -32,6 +32,7 @@ import { ANCHOR_META_KEY } from "../types.js";
 import { decodeAnchor, encodeAnchor } from "../anchor.js";
 import { COLUMN_NAMES } from "../columns.js";
 import * as aggregates from "./aggregates.js";
+import { findRows } from "./find.js";
 import { AppendThread } from "./append-thread.js";
 import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.js";
 
@@ -340,37 +341,7 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   findEvents(filter: EventFilter): Promise<StoredEntry[]> {
-    return this.#guard(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const eq = (col: string, v: string | undefined) => {
-        if (v !== undefined) {
-          where.push(`${col} = ?`);
-          params.push(v);
-        }
-      };
-      eq("user_id", filter.userId);
-      eq("patient_id", filter.patientId);
-      eq("type", filter.type);
-      eq("provider", filter.provider);
-      eq("status", filter.status);
-      if (filter.since !== undefined) {
-        where.push("timestamp >= ?");
-        params.push(filter.since);
-      }
-      if (filter.until !== undefined) {
-        where.push("timestamp < ?");
-        params.push(filter.until);
-      }
-      if (filter.framework !== undefined) {
-        where.push("EXISTS (SELECT 1 FROM json_each(compliance_data, '$.frameworks') WHERE value = ?)");
-        params.push(filter.framework);
-      }
-      const order = filter.order === "asc" ? "ASC" : "DESC";
-      const limit = Math.max(0, Math.min(filter.limit ?? 100, 1_000_000));
-      const sql = `SELECT * FROM audit_logs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${order} LIMIT ${limit}`;
-      return (this.db.prepare(sql).all(...params) as Row[]).map(toEntry);
-    });
+    return this.#guard(() => findRows(this.db, filter).map(toEntry));
   }
 
   putCheckpoint(cp: StoredCheckpoint): Promise<void> {
