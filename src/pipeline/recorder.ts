@@ -26,8 +26,7 @@ import { AitrailError, errorMessage } from "../errors.js";
 import { canonicalize } from "../event/canonical.js";
 import { fieldSelection, minimize, type AuditLevel, type FieldSelection } from "../event/levels.js";
 import { parseEventInput, type AuditEvent, type AuditEventInput } from "../event/schema.js";
-import { equalBytes, leafHash } from "../ledger/hash.js";
-import { columnsOf } from "../store/columns.js";
+import { preparedEntry } from "../store/entry.js";
 import type { AuditStore, PreparedEntry, StoredEntry } from "../store/types.js";
 import type { Spool, SpoolAlert } from "./spool.js";
 
@@ -169,7 +168,8 @@ export class Recorder {
     let event = isMinimisable(parsed.type) ? minimize(parsed, this.selection) : parsed;
     if (this.#protect) event = await this.#protect(event);
     const canonical = canonicalize(event);
-    const entry: PreparedEntry = { eventId: event.eventId, canonical, leafHash: leafHash(canonical), columns: columnsOf(event) };
+    // Its leaf hash and columns are derived when a store first reads them (store/entry.ts).
+    const entry = preparedEntry(event, canonical);
     while (this.#queue.length >= this.#maxQueue) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
       if (this.#closed) throw new AitrailError("RECORDER_CLOSED", "the recorder closed while the event waited for room");
@@ -323,7 +323,8 @@ export class Recorder {
     const accepted: RecordedEvent[] = [];
     for (let i = 0; i < batch.length; i++) {
       // The store keeps the first record of an eventId; a different record under the same id is refused, not merged.
-      if (equalBytes(stored[i]!.leafHash, batch[i]!.entry.leafHash)) {
+      // Same record, same leaf hash: comparing the records spares hashing on this thread.
+      if (stored[i]!.canonical === batch[i]!.entry.canonical) {
         accepted.push(recorded[i]!);
         batch[i]!.resolve(recorded[i]!);
         continue;
@@ -402,7 +403,7 @@ export class Recorder {
       }
       if (batch.records.length === 0) return;
       const events = batch.records.map((r) => JSON.parse(r) as AuditEvent);
-      const entries = batch.records.map((canonical, i): PreparedEntry => ({ eventId: events[i]!.eventId, canonical, leafHash: leafHash(canonical), columns: columnsOf(events[i]!) }));
+      const entries = batch.records.map((canonical, i) => preparedEntry(events[i]!, canonical));
       let stored: StoredEntry[];
       try {
         stored = await this.store.append(entries);

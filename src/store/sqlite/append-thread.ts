@@ -14,8 +14,8 @@
  */
 import type { Worker } from "node:worker_threads";
 import { AitrailError, isErrorCode } from "../../errors.js";
-import { COLUMN_NAMES } from "../columns.js";
-import type { IndexedColumns, PreparedEntry, StoredEntry } from "../types.js";
+import { entryFromRecord, storedEntry } from "../entry.js";
+import type { PreparedEntry, StoredEntry } from "../types.js";
 import { spawnWorker } from "../spawn-worker.js";
 import type { SqliteMigration } from "./migrations.js";
 
@@ -26,14 +26,16 @@ export interface AppendThreadOptions {
   location: string;
 }
 
-/** One batch, columnar: cheaper to copy between threads than an array of objects. */
+/**
+ * One batch: the records alone. The worker derives each entry's leaf hash and columns from its
+ * record (store/entry.ts), so the caller's thread neither computes nor copies them.
+ */
 export interface AppendRequest {
   type: "append";
   id: number;
-  /** Column values, COLUMN_NAMES.length per entry, entry after entry. */
-  values: unknown[];
+  eventIds: string[];
   canonicals: string[];
-  /** 32 bytes per entry. */
+  /** 32 bytes per entry: its leaf hash. */
   leaves: Uint8Array;
 }
 
@@ -41,8 +43,8 @@ export interface AppendReply {
   id: number;
   /** The stored seq of each entry. */
   seqs?: number[];
-  /** 32 bytes per entry. */
-  chains?: Uint8Array;
+  /** 64 bytes per entry: its leaf hash, then its chain hash. */
+  hashes?: Uint8Array;
   /** Entries the store already held under their eventId (a redelivery): the stored entry. */
   known?: [number, StoredEntry][];
   error?: { code: string; message: string; details?: Record<string, unknown> };
@@ -54,34 +56,22 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
-const WIDTH = COLUMN_NAMES.length;
-
 export function encodeBatch(id: number, entries: readonly PreparedEntry[]): AppendRequest {
-  const values = new Array<unknown>(entries.length * WIDTH);
+  const eventIds = new Array<string>(entries.length);
   const canonicals = new Array<string>(entries.length);
   const leaves = new Uint8Array(entries.length * 32);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    const c = e.columns as unknown as Record<string, unknown>;
-    for (let k = 0; k < WIDTH; k++) values[i * WIDTH + k] = c[COLUMN_NAMES[k]!];
+    eventIds[i] = e.eventId;
     canonicals[i] = e.canonical;
     leaves.set(e.leafHash, i * 32);
   }
-  return { type: "append", id, values, canonicals, leaves };
+  return { type: "append", id, eventIds, canonicals, leaves };
 }
 
 export function decodeBatch(req: AppendRequest): PreparedEntry[] {
   const out = new Array<PreparedEntry>(req.canonicals.length);
-  for (let i = 0; i < out.length; i++) {
-    const columns: Record<string, unknown> = {};
-    for (let k = 0; k < WIDTH; k++) columns[COLUMN_NAMES[k]!] = req.values[i * WIDTH + k];
-    out[i] = {
-      eventId: columns.event_id as string,
-      canonical: req.canonicals[i]!,
-      leafHash: req.leaves.subarray(i * 32, i * 32 + 32),
-      columns: columns as unknown as IndexedColumns,
-    };
-  }
+  for (let i = 0; i < out.length; i++) out[i] = entryFromRecord(req.eventIds[i]!, req.canonicals[i]!, req.leaves.subarray(i * 32, i * 32 + 32));
   return out;
 }
 
@@ -164,8 +154,8 @@ export class AppendThread {
       return;
     }
     const seqs = reply.seqs!;
-    const chains = reply.chains!;
-    const stored = w.entries.map((e, i): StoredEntry => ({ ...e, seq: seqs[i]!, chainHash: chains.subarray(i * 32, i * 32 + 32) }));
+    const hashes = reply.hashes!;
+    const stored = w.entries.map((e, i) => storedEntry(e, seqs[i]!, hashes.subarray(i * 64, i * 64 + 32), hashes.subarray(i * 64 + 32, i * 64 + 64)));
     for (const [i, entry] of reply.known ?? []) stored[i] = entry;
     w.resolve(stored);
   }
