@@ -1,6 +1,8 @@
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { toHex } from "../../src/ledger/hash.js";
+import { MemoryTree } from "../../src/ledger/memory-tree.js";
 import { SqliteStore } from "../../src/store/sqlite/store.js";
 import { verifyStore } from "../../src/store/verify.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -61,7 +63,8 @@ describe("sqlite: schema migrations", () => {
     let store = await open(file, false);
     await store.append(events);
     await store.close();
-    // Put the file back as schema 3 left it: the per-user, per-patient and per-type indexes.
+    // Put the file back as schema 3 left it: the per-user, per-patient and per-type indexes,
+    // and every Merkle level stored.
     const db = new Database(file);
     db.exec(`
       DROP INDEX idx_audit_user_block; DROP INDEX idx_audit_patient_block;
@@ -69,6 +72,7 @@ describe("sqlite: schema migrations", () => {
       CREATE INDEX idx_audit_user ON audit_logs(user_id, seq);
       CREATE INDEX idx_audit_type ON audit_logs(type);
       CREATE INDEX idx_audit_patient ON audit_logs(patient_id) WHERE patient_id IS NOT NULL;
+      INSERT INTO merkle_nodes(level, idx, hash) VALUES (1, 0, randomblob(32)), (2, 0, randomblob(32)), (3, 0, randomblob(32));
       UPDATE aitrail_meta SET value = '3' WHERE key = 'schema_version';
     `);
     db.close();
@@ -79,6 +83,12 @@ describe("sqlite: schema migrations", () => {
     );
     expect(indexes).toEqual(["idx_audit_patient_block", "idx_audit_timestamp", "idx_audit_trail_type", "idx_audit_trail_user", "idx_audit_user_block"]);
     expect(await store.getMeta("schema_version")).toBe("4");
+    // Levels 1 to 3 are computed from leaf hashes now: their rows are gone, their hashes are not.
+    expect(store.db.prepare("SELECT COUNT(*) AS n FROM merkle_nodes WHERE level BETWEEN 1 AND 3").get()).toEqual({ n: 0 });
+    const tree = new MemoryTree();
+    tree.append(events.map((e) => e.leafHash));
+    const keys = [1, 2, 3, 4, 5].flatMap((level) => Array.from({ length: Math.floor(300 / 2 ** level) }, (_, index) => ({ level, index })));
+    expect((await store.getNodes(keys)).map(toHex)).toEqual((await tree.getNodes(keys)).map(toHex));
     const user = events[10]!.event.userId!;
     const want = events.flatMap((e, i) => (e.event.userId === user ? [i] : [])).reverse();
     expect((await store.findEvents({ userId: user, limit: 1000 })).map((e) => e.seq)).toEqual(want);

@@ -100,6 +100,8 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
     // The trail's own events (consent, policy refusals, reads, retention: not "ai.*") are few
     // and looked up by user and type on the hot path (a consent check before each call), so
     // they keep a plain index of their own, which AI calls never touch.
+    // Merkle nodes of levels 1 to 3 are no longer stored (STORED_NODE_LEVEL): seven rows in
+    // eight of merkle_nodes, each an insert per append, for nodes that 2 to 8 leaf hashes give.
     version: 4,
     name: "block_indexes",
     sql: `
@@ -110,9 +112,18 @@ export const SQLITE_MIGRATIONS: SqliteMigration[] = [
       CREATE INDEX idx_audit_patient_block ON audit_logs(seq >> 12, patient_id, seq) WHERE patient_id IS NOT NULL;
       CREATE INDEX idx_audit_trail_user    ON audit_logs(user_id, seq)    WHERE substr(type, 1, 3) <> 'ai.';
       CREATE INDEX idx_audit_trail_type    ON audit_logs(type, seq)       WHERE substr(type, 1, 3) <> 'ai.';
+      DELETE FROM merkle_nodes WHERE level BETWEEN 1 AND 3;
     `,
   },
 ];
+
+/**
+ * The lowest Merkle level stored in merkle_nodes (migration 4). A node below it is computed
+ * from the at most 2^(STORED_NODE_LEVEL - 1) leaf hashes under it when a proof or the
+ * frontier needs it; level 0 is the leaf hash, stored with the entry (or, once purged, as a
+ * level-0 node).
+ */
+export const STORED_NODE_LEVEL = 4;
 
 /** Rows per block of the block indexes (migration 4): seq >> BLOCK_BITS, as written there. */
 export const BLOCK_BITS = 12;

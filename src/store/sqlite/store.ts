@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { AitrailError, errorMessage } from "../../errors.js";
-import { equalBytes, ZERO_HASH } from "../../ledger/hash.js";
+import { equalBytes, nodeHash, ZERO_HASH } from "../../ledger/hash.js";
 import { frontierKeys, sealBatch, type NodeKey } from "../../ledger/seal.js";
 import type {
   AuditStore,
@@ -34,7 +34,7 @@ import { COLUMN_NAMES } from "../columns.js";
 import * as aggregates from "./aggregates.js";
 import { findRows } from "./find.js";
 import { AppendThread } from "./append-thread.js";
-import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.js";
+import { SQLITE_MIGRATIONS, STORED_NODE_LEVEL, type SqliteMigration } from "./migrations.js";
 
 type Db = Database.Database;
 type Row = Record<string, unknown>;
@@ -251,7 +251,7 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
             insert.run(...args);
             out[freshAt[i]!] = { eventId: e.eventId, canonical: e.canonical, leafHash: e.leafHash, columns: e.columns, seq, chainHash: chain };
           }
-          for (const n of sealed.nodes) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
+          for (const n of sealed.nodes) if (n.level >= STORED_NODE_LEVEL) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
         }
         // An eventId twice in one batch: both get the one entry.
         for (let i = 0; i < entries.length; i++) out[i] ??= out[seen.get(entries[i]!.eventId)!];
@@ -298,19 +298,48 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   #nodesSync(keys: readonly NodeKey[]): Uint8Array[] {
-    const leaf = this.#stmt("leaf", "SELECT leaf_hash FROM audit_logs WHERE seq = ?");
     const node = this.#stmt("node", "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?");
     return keys.map((k) => {
-      // A purged entry's leaf hash lives on as a level-0 node.
-      const row = (k.level === 0 ? (leaf.get(k.index) ?? node.get(0, k.index)) : node.get(k.level, k.index)) as
-        | { leaf_hash?: Buffer; hash?: Buffer }
-        | undefined;
-      const hash = row?.leaf_hash ?? row?.hash;
-      if (!hash) {
-        throw new AitrailError("STORE_CORRUPT", `${this.location}: Merkle node level ${k.level} index ${k.index} is missing`, { details: { ...k } });
-      }
-      return new Uint8Array(hash);
+      if (k.level < STORED_NODE_LEVEL) return this.#computedNodeSync(k);
+      const row = node.get(k.level, k.index) as { hash: Buffer } | undefined;
+      if (!row) throw missingNode(this.location, k);
+      return new Uint8Array(row.hash);
     });
+  }
+
+  /**
+   * A node below STORED_NODE_LEVEL, from the leaf hashes under it (at most 8): the entries'
+   * own, or for entries retention purged, the level-0 nodes kept in their place.
+   */
+  #computedNodeSync(k: NodeKey): Uint8Array {
+    const width = 2 ** k.level;
+    const from = k.index * width;
+    const leaves = this.#stmt("leaves", "SELECT seq, leaf_hash FROM audit_logs WHERE seq >= ? AND seq < ? ORDER BY seq").all(from, from + width) as {
+      seq: number;
+      leaf_hash: Buffer;
+    }[];
+    let hashes: Uint8Array[] = leaves.map((r) => new Uint8Array(r.leaf_hash));
+    if (hashes.length < width) {
+      const kept = this.#stmt("keptLeaves", "SELECT idx, hash FROM merkle_nodes WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx").all(from, from + width) as {
+        idx: number;
+        hash: Buffer;
+      }[];
+      const byIndex = new Map<number, Uint8Array>();
+      for (const r of kept) byIndex.set(r.idx, new Uint8Array(r.hash));
+      for (const r of leaves) byIndex.set(r.seq, new Uint8Array(r.leaf_hash));
+      hashes = [];
+      for (let i = from; i < from + width; i++) {
+        const h = byIndex.get(i);
+        if (!h) throw missingNode(this.location, k);
+        hashes.push(h);
+      }
+    }
+    while (hashes.length > 1) {
+      const up: Uint8Array[] = [];
+      for (let i = 0; i < hashes.length; i += 2) up.push(nodeHash(hashes[i]!, hashes[i + 1]!));
+      hashes = up;
+    }
+    return hashes[0]!;
   }
 
   getNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
@@ -440,6 +469,10 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       );
     }
   }
+}
+
+function missingNode(location: string, k: NodeKey): AitrailError {
+  return new AitrailError("STORE_CORRUPT", `${location}: Merkle node level ${k.level} index ${k.index} is missing`, { details: { ...k } });
 }
 
 function classifyOpenError(file: string, err: unknown): AitrailError {
