@@ -207,18 +207,20 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
 
   #appendSync(entries: readonly PreparedEntry[]): StoredEntry[] {
     const db = this.db;
-    const insert = this.#stmt(
-      "insert",
-      `INSERT INTO audit_logs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
-    );
-    const insertNode = this.#stmt("insertNode", "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    // Nearly every batch is all new events: write it as it comes, and let the unique index on
+    // event_id catch a redelivery (a spool retry after a lost acknowledgement). Then the
+    // transaction rolls back and the batch goes the careful way, one probe per event.
+    try {
+      return db.transaction(() => this.#writeSync(entries)).immediate();
+    } catch (err) {
+      if (!isEventIdConflict(err)) throw err;
+    }
     const isStored = this.#stmt("isStored", "SELECT 1 FROM audit_logs WHERE event_id = ?").pluck();
     const byId = this.#stmt("byId", "SELECT * FROM audit_logs WHERE event_id = ?");
-    const args = new Array<unknown>(INSERT_COLUMNS.length);
     return db
       .transaction(() => {
-        // Idempotent by eventId: an entry already stored (a redelivery) is not written again;
-        // the stored one is returned in its place.
+        // Idempotent by eventId: an entry already stored is not written again; the stored one
+        // is returned in its place.
         const out = new Array<StoredEntry | undefined>(entries.length);
         const fresh: PreparedEntry[] = [];
         const freshAt: number[] = [];
@@ -234,30 +236,43 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
             out[i] = toEntry(byId.get(e.eventId) as Row);
           }
         }
-        if (fresh.length > 0) {
-          const head = this.#headSync();
-          const frontier = this.#nodesSync(frontierKeys(head.size));
-          const sealed = sealBatch({ ...head, frontier }, fresh);
-          for (let i = 0; i < fresh.length; i++) {
-            const e = fresh[i]!;
-            const seq = sealed.seqs[i]!;
-            const chain = sealed.chainHashes[i]!;
-            const c = e.columns as unknown as Record<string, unknown>;
-            args[0] = seq;
-            for (let k = 0; k < COLUMN_NAMES.length; k++) args[k + 1] = c[COLUMN_NAMES[k]!];
-            args[COLUMN_NAMES.length + 1] = e.canonical;
-            args[COLUMN_NAMES.length + 2] = Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength);
-            args[COLUMN_NAMES.length + 3] = Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength);
-            insert.run(...args);
-            out[freshAt[i]!] = { eventId: e.eventId, canonical: e.canonical, leafHash: e.leafHash, columns: e.columns, seq, chainHash: chain };
-          }
-          for (const n of sealed.nodes) if (n.level >= STORED_NODE_LEVEL) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
-        }
+        const written = fresh.length > 0 ? this.#writeSync(fresh) : [];
+        for (let i = 0; i < written.length; i++) out[freshAt[i]!] = written[i];
         // An eventId twice in one batch: both get the one entry.
         for (let i = 0; i < entries.length; i++) out[i] ??= out[seen.get(entries[i]!.eventId)!];
         return out as StoredEntry[];
       })
       .immediate();
+  }
+
+  /** Seals entries onto the head and inserts them, inside the caller's write transaction. */
+  #writeSync(fresh: readonly PreparedEntry[]): StoredEntry[] {
+    const insert = this.#stmt(
+      "insert",
+      `INSERT INTO audit_logs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
+    );
+    const insertNode = this.#stmt("insertNode", "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    const args = new Array<unknown>(INSERT_COLUMNS.length);
+    const head = this.#headSync();
+    const frontier = this.#nodesSync(frontierKeys(head.size));
+    const sealed = sealBatch({ ...head, frontier }, fresh);
+    const out = new Array<StoredEntry>(fresh.length);
+    for (let i = 0; i < fresh.length; i++) {
+      const e = fresh[i]!;
+      const seq = sealed.seqs[i]!;
+      const chain = sealed.chainHashes[i]!;
+      const columns = e.columns;
+      const c = columns as unknown as Record<string, unknown>;
+      args[0] = seq;
+      for (let k = 0; k < COLUMN_NAMES.length; k++) args[k + 1] = c[COLUMN_NAMES[k]!];
+      args[COLUMN_NAMES.length + 1] = e.canonical;
+      args[COLUMN_NAMES.length + 2] = Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, e.leafHash.byteLength);
+      args[COLUMN_NAMES.length + 3] = Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength);
+      insert.run(...args);
+      out[i] = { eventId: e.eventId, canonical: e.canonical, leafHash: e.leafHash, columns, seq, chainHash: chain };
+    }
+    for (const n of sealed.nodes) if (n.level >= STORED_NODE_LEVEL) insertNode.run(n.level, n.index, Buffer.from(n.hash.buffer, n.hash.byteOffset, n.hash.byteLength));
+    return out;
   }
 
   readonly #stmts = new Map<string, Database.Statement>();
@@ -469,6 +484,11 @@ export class SqliteStore implements AuditStore, StoreAggregates, StorePurge {
       );
     }
   }
+}
+
+/** The unique index on event_id refused a row: an event the ledger (or the batch) already holds. */
+function isEventIdConflict(err: unknown): boolean {
+  return err instanceof Database.SqliteError && err.code === "SQLITE_CONSTRAINT_UNIQUE" && err.message.includes("audit_logs.event_id");
 }
 
 function missingNode(location: string, k: NodeKey): AitrailError {
