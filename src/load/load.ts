@@ -49,6 +49,11 @@ export interface LoadResult {
   /** Transactions (group commits) used. */
   batches: number;
   cpu: { userSeconds: number; systemSeconds: number; /** CPU seconds per wall second (2 = two cores busy). */ cores: number };
+  /**
+   * The caller's thread: the share of the run its event loop was busy (0 to 1), and its busy
+   * time per event. Near 1, preparing events is the limit; well below, the store is.
+   */
+  eventLoop: { utilization: number; busyMicrosPerEvent: number };
   peakRssMb: number;
   memory: MemorySample[];
 }
@@ -79,6 +84,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const state: { failure: Error | null } = { failure: null };
 
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const start = performance.now();
   const sample = () => {
     const m = process.memoryUsage();
@@ -111,6 +117,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   sample();
   if (state.failure !== null) throw state.failure;
 
@@ -133,6 +140,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       systemSeconds: round(cpu.system / 1e6),
       cores: round((cpu.user + cpu.system) / 1e6 / Math.max(seconds, 1e-9), 2),
     },
+    eventLoop: { utilization: round(elu.utilization, 2), busyMicrosPerEvent: round((elu.active * 1000) / Math.max(done, 1), 1) },
     peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
     memory,
   };

@@ -18,7 +18,12 @@ describe("aitrail load", () => {
     const db = path.join(tmp.dir, "load.db");
     const r = await runCli("load", "--db", db, "--events", "3000", "--concurrency", "200", "--json");
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as Record<string, unknown> & { latencyMs: { p50: number; p99: number; max: number }; cpu: { userSeconds: number; systemSeconds: number }; memory: unknown[] };
+    const report = JSON.parse(r.out) as Record<string, unknown> & {
+      latencyMs: { p50: number; p99: number; max: number };
+      cpu: { userSeconds: number; systemSeconds: number };
+      eventLoop: { utilization: number; busyMicrosPerEvent: number };
+      memory: unknown[];
+    };
     expect(report).toMatchObject({ store: `sqlite:${db}`, events: 3000, concurrency: 200 });
     expect(report.eventsPerSecond).toBeGreaterThan(0);
     expect(report.latencyMs.p50).toBeGreaterThan(0);
@@ -29,6 +34,9 @@ describe("aitrail load", () => {
     expect(report.batches).toBeLessThan(3000);
     expect(report.cpu.userSeconds + report.cpu.systemSeconds).toBeGreaterThan(0);
     expect(report.peakRssMb).toBeGreaterThan(0);
+    expect(report.eventLoop.utilization).toBeGreaterThan(0);
+    expect(report.eventLoop.utilization).toBeLessThanOrEqual(1);
+    expect(report.eventLoop.busyMicrosPerEvent).toBeGreaterThan(0);
     expect(report.memory.length).toBeGreaterThanOrEqual(2);
 
     const v = await runCli("verify", "--db", db, "--json", "--no-witness");
@@ -39,6 +47,7 @@ describe("aitrail load", () => {
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/events\s+500\n/);
     expect(again.out).toMatch(/commit latency p99\s+[\d.]+ ms/);
+    expect(again.out).toMatch(/event loop busy\s+\d+% \([\d.]+ µs per event\)/);
     const v2 = await runCli("verify", "--db", db, "--json", "--no-witness");
     expect(JSON.parse(v2.out)).toMatchObject({ ok: true, events: 3500 });
   });

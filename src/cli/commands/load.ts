@@ -59,6 +59,7 @@ export function formatLoad(r: LoadResult): string {
     ["commit latency p99", `${r.latencyMs.p99.toFixed(2)} ms`],
     ["transactions", String(r.batches)],
     ["cpu", `${(r.cpu.userSeconds + r.cpu.systemSeconds).toFixed(2)} s (${r.cpu.cores.toFixed(2)} cores)`],
+    ["event loop busy", `${Math.round(r.eventLoop.utilization * 100)}% (${r.eventLoop.busyMicrosPerEvent.toFixed(1)} µs per event)`],
     ["peak RSS", `${r.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
