@@ -47,10 +47,10 @@ class LazyStoredEntry implements StoredEntry {
   readonly chainHash: Uint8Array;
   readonly #entry: PreparedEntry;
 
-  constructor(entry: PreparedEntry, seq: number, leaf: Uint8Array, chainHash: Uint8Array) {
+  constructor(entry: PreparedEntry, seq: number, chainHash: Uint8Array) {
     this.eventId = entry.eventId;
     this.canonical = entry.canonical;
-    this.leafHash = leaf;
+    this.leafHash = entry.leafHash;
     this.seq = seq;
     this.chainHash = chainHash;
     this.#entry = entry;
@@ -71,7 +71,7 @@ export function entryFromRecord(eventId: string, canonical: string, knownLeaf?: 
   return new LazyEntry(eventId, canonical, undefined, knownLeaf);
 }
 
-/** The stored form of an entry, with the hashes the store returned; its columns stay the entry's (and as lazy). */
-export function storedEntry(entry: PreparedEntry, seq: number, leaf: Uint8Array, chainHash: Uint8Array): StoredEntry {
-  return new LazyStoredEntry(entry, seq, leaf, chainHash);
+/** The stored form of an entry, with the seq and chain hash the store gave it; its columns stay the entry's (and as lazy). */
+export function storedEntry(entry: PreparedEntry, seq: number, chainHash: Uint8Array): StoredEntry {
+  return new LazyStoredEntry(entry, seq, chainHash);
 }

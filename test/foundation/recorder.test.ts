@@ -2,7 +2,9 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AitrailError } from "../../src/errors.js";
+import type { AuditEvent } from "../../src/event/schema.js";
 import { Recorder } from "../../src/pipeline/recorder.js";
+import { columnsOf } from "../../src/store/columns.js";
 import { SqliteStore } from "../../src/store/sqlite/store.js";
 import { verifyStore } from "../../src/store/verify.js";
 import type { AuditStore, PreparedEntry, StoredEntry } from "../../src/store/types.js";
@@ -17,6 +19,18 @@ afterEach(() => tmp.cleanup());
 async function openAt(file: string): Promise<SqliteStore> {
   const store = new SqliteStore({ path: file });
   await store.open();
+  return store;
+}
+
+/** The store, except that its first append fails the way `fail` does (rejects or throws). */
+function failingOnce(inner: AuditStore, fail: () => Promise<StoredEntry[]>): AuditStore {
+  let failed = false;
+  const store = Object.create(inner) as AuditStore;
+  store.append = (entries: readonly PreparedEntry[]): Promise<StoredEntry[]> => {
+    if (failed) return inner.append(entries);
+    failed = true;
+    return fail();
+  };
   return store;
 }
 
@@ -93,15 +107,7 @@ describe("Recorder on a real SQLite file", () => {
 
   it("a store failure rejects every caller of that batch with AUDIT_WRITE_FAILED; later batches still commit", async () => {
     const inner = await openAt(path.join(tmp.dir, "f.db"));
-    let failNext = true;
-    const flaky: AuditStore = Object.create(inner) as AuditStore;
-    flaky.append = (entries: readonly PreparedEntry[]): Promise<StoredEntry[]> => {
-      if (failNext) {
-        failNext = false;
-        return Promise.reject(new Error("disk I/O error"));
-      }
-      return inner.append(entries);
-    };
+    const flaky = failingOnce(inner, () => Promise.reject(new Error("disk I/O error")));
     const recorder = new Recorder({ store: flaky });
     const settled = await Promise.allSettled([recorder.record({ type: "ai.generate" }), recorder.record({ type: "ai.generate" })]);
     // The first batch failed (both calls, or one when the store takes two batches in flight).
@@ -117,15 +123,9 @@ describe("Recorder on a real SQLite file", () => {
 
   it("a store whose append throws instead of rejecting fails that batch with AUDIT_WRITE_FAILED, and recording goes on", async () => {
     const inner = await openAt(path.join(tmp.dir, "throws.db"));
-    let throwNext = true;
-    const throwing: AuditStore = Object.create(inner) as AuditStore;
-    throwing.append = (entries: readonly PreparedEntry[]): Promise<StoredEntry[]> => {
-      if (throwNext) {
-        throwNext = false;
-        throw new Error("driver bug");
-      }
-      return inner.append(entries);
-    };
+    const throwing = failingOnce(inner, () => {
+      throw new Error("driver bug");
+    });
     const recorder = new Recorder({ store: throwing });
     await expect(recorder.record({ type: "ai.generate" })).rejects.toMatchObject({ code: "AUDIT_WRITE_FAILED" });
     expect((await recorder.record({ type: "ai.generate" })).seq).toBe(0);
@@ -175,21 +175,58 @@ describe("levels apply to AI calls, not to the trail's own evidence", () => {
   });
 });
 
-describe("eventId reuse", () => {
-  it("the same event again is accepted once; a different event under a used eventId is refused and nothing changes", async () => {
-    const t = tempDir();
-    const store = new SqliteStore({ path: path.join(t.dir, "dup.db") });
-    await store.open();
-    const recorder = new Recorder({ store });
-    const first = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
-    const again = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
-    expect(again.seq).toBe(first.seq);
-    await expect(
-      recorder.record({ type: "ai.generate", userId: "mallory", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" }),
-    ).rejects.toMatchObject({ code: "INVALID_EVENT" });
-    expect((await store.head()).size).toBe(1);
-    expect((await store.getByEventId("evt_01JAAAAAAAAAAAAAAAAAAAAAAA"))!.columns.user_id).toBe("u1");
-    await store.close();
-    t.cleanup();
-  });
+describe("eventId reuse and stored columns, on both append paths", () => {
+  for (const appendThread of [true, false]) {
+    const mode = appendThread ? "append thread" : "inline appends";
+
+    it(`the same event again is accepted once; a different event under a used eventId is refused and nothing changes (${mode})`, async () => {
+      const t = tempDir();
+      const store = new SqliteStore({ path: path.join(t.dir, "dup.db"), appendThread });
+      await store.open();
+      const recorder = new Recorder({ store });
+      const first = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
+      const again = await recorder.record({ type: "ai.generate", userId: "u1", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" });
+      expect(again.seq).toBe(first.seq);
+      expect(again.leafHash).toEqual(first.leafHash);
+      await expect(
+        recorder.record({ type: "ai.generate", userId: "mallory", eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", timestamp: "2025-01-15T14:32:11.234Z" }),
+      ).rejects.toMatchObject({ code: "INVALID_EVENT", details: { eventId: "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", seq: first.seq } });
+      expect((await store.head()).size).toBe(1);
+      expect((await store.getByEventId("evt_01JAAAAAAAAAAAAAAAAAAAAAAA"))!.columns.user_id).toBe("u1");
+      await store.close();
+      t.cleanup();
+    });
+
+    it(`stores each event's columns as derived from its stored record, with the hashes the caller is told (${mode})`, async () => {
+      const store = new SqliteStore({ path: path.join(tmp.dir, "columns.db"), appendThread });
+      await store.open();
+      const recorder = new Recorder({ store });
+      const recorded = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          recorder.record({
+            type: "ai.generate",
+            userId: `u-${i % 7}`,
+            provider: "openai",
+            model: "gpt-4o",
+            status: i % 10 === 0 ? "error" : "success",
+            tokens: { input: i, output: 2 * i, total: 3 * i },
+            cost: i / 1000,
+            legalBasis: "contract",
+            ...(i % 3 === 0 ? { patientId: `p-${i}`, phiAccessed: true, frameworks: ["HIPAA" as const] } : {}),
+          }),
+        ),
+      );
+      for (const r of recorded) {
+        const stored = (await store.getByEventId(r.eventId))!;
+        expect(stored.seq).toBe(r.seq);
+        expect(stored.leafHash).toEqual(r.leafHash);
+        expect(stored.chainHash).toEqual(r.chainHash);
+        expect(stored.columns).toEqual(columnsOf(JSON.parse(stored.canonical) as AuditEvent));
+        expect(stored.columns).toEqual(columnsOf(r.event));
+      }
+      expect(await verifyStore(store)).toMatchObject({ ok: true, events: 300 });
+      await recorder.close();
+      await store.close();
+    });
+  }
 });

@@ -83,6 +83,10 @@ export function splitSchema(connectionString: string): { url: string; schema: st
   return { url: connectionString.slice(0, q) + (rest ? `?${rest}` : ""), schema };
 }
 
+/** The monthly partitions of a schema's audit_logs ($1: the schema). */
+const PARTITIONS_SQL = `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = 'audit_logs'`;
+
 export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   readonly kind = "postgres" as const;
   readonly location: string;
@@ -267,31 +271,41 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   async #loadMonths(pool: pg.Pool): Promise<void> {
-    const r = await pool.query<{ relname: string }>(
-      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-         JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = 'audit_logs'`,
-      [this.schema],
-    );
+    const r = await pool.query<{ relname: string }>(PARTITIONS_SQL, [this.schema]);
     this.#months = new Set(r.rows.map((row) => row.relname));
   }
 
   async #ensureMonths(pool: pg.Pool, months: readonly Month[]): Promise<void> {
     const missing = months.filter((m) => !this.#months.has(m.table));
     if (missing.length === 0) return;
-    const client = await this.#checkout(pool);
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
+    await this.#underDdlLock(pool, async (client) => {
       for (const m of missing) {
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${this.#q}."${m.table}" PARTITION OF ${this.#q}.audit_logs FOR VALUES FROM ('${m.from}') TO ('${m.to}')`,
         );
       }
-      await client.query("COMMIT");
-      for (const m of missing) this.#months.add(m.table);
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
+    });
+    for (const m of missing) this.#months.add(m.table);
+  }
+
+  /**
+   * One transaction under the ledger's DDL advisory lock (migrations, partitions, meta changes,
+   * purges: rare, and they must not interleave). Commits what `fn` did, or rolls it back when
+   * it throws.
+   */
+  async #underDdlLock<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#checkout(pool);
+    try {
+      await client.query("BEGIN");
+      try {
+        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     } finally {
       client.release();
     }
@@ -534,26 +548,14 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
   }
 
   updateMeta(key: string, update: (current: string | null) => string): Promise<string> {
-    return this.#guard("updateMeta", async () => {
-      const client = await this.#checkout(this.#db);
-      try {
-        await client.query("BEGIN");
-        try {
-          // The lock migrations and purges take: meta changes are rare and must not interleave.
-          await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
-          const current = await this.#metaWith(client, key);
-          const next = update(current);
-          if (next !== current) await this.#setMetaWith(client, key, next);
-          await client.query("COMMIT");
-          return next;
-        } catch (err) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw err;
-        }
-      } finally {
-        client.release();
-      }
-    });
+    return this.#guard("updateMeta", () =>
+      this.#underDdlLock(this.#db, async (client) => {
+        const current = await this.#metaWith(client, key);
+        const next = update(current);
+        if (next !== current) await this.#setMetaWith(client, key, next);
+        return next;
+      }),
+    );
   }
 
   // --- aggregates (query API) ---
@@ -639,65 +641,48 @@ export class PostgresStore implements AuditStore, StoreAggregates, StorePurge {
 
   purgePrefix(anchor: LedgerAnchor, guard?: PurgeGuard): Promise<{ deleted: number }> {
     return this.#guard("purgePrefix", async () => {
-      const client = await this.#checkout(this.#db);
-      try {
-        await client.query("BEGIN");
-        try {
-          await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.#ddlLock]);
-          if (guard) guard.check(await this.#metaWith(client, guard.metaKey));
-          const current = await this.#anchorWith(client);
-          const head = await this.#headWith(client);
-          if (anchor.seq < current.seq || anchor.seq > head.size) {
-            throw new AitrailError("INVALID_ARGUMENT", `${this.location}: cannot purge below seq ${anchor.seq} (ledger holds ${current.seq}..${head.size - 1})`);
-          }
-          if (anchor.seq === current.seq) {
-            await client.query("ROLLBACK");
-            return { deleted: 0 };
-          }
-          const last = await client.query<{ chain_hash: Buffer }>(`SELECT chain_hash FROM ${this.#q}.audit_logs WHERE seq = $1`, [anchor.seq - 1]);
-          const lastHash = last.rows[0]?.chain_hash;
-          if (!lastHash || !equalBytes(new Uint8Array(lastHash), anchor.chainHash)) {
-            throw new AitrailError("INVALID_ARGUMENT", `${this.location}: the anchor's chain hash is not the chain hash of entry ${anchor.seq - 1}`);
-          }
-          await client.query(
-            `INSERT INTO ${this.#q}.merkle_nodes (level, idx, hash) SELECT 0, seq, leaf_hash FROM ${this.#q}.audit_logs WHERE seq < $1 ON CONFLICT DO NOTHING`,
-            [anchor.seq],
-          );
-          await client.query(`DELETE FROM ${this.#q}.event_ids WHERE seq < $1`, [anchor.seq]);
-          // Whole months below the anchor go with DROP TABLE; the month the anchor falls in is trimmed.
-          const parts = await client.query<{ relname: string }>(
-            `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-               JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = 'audit_logs'`,
-            [this.schema],
-          );
-          let deleted = 0;
-          const dropped: string[] = [];
-          for (const part of parts.rows) {
-            const t = `${this.#q}."${part.relname}"`;
-            const stats = await client.query<{ lo: number | null; hi: number | null; n: number }>(
-              `SELECT MIN(seq) AS lo, MAX(seq) AS hi, COUNT(*) AS n FROM ${t}`,
-            );
-            const s = stats.rows[0]!;
-            if (s.hi === null || Number(s.lo) >= anchor.seq) continue;
-            if (Number(s.hi) < anchor.seq) {
-              await client.query(`DROP TABLE ${t}`);
-              dropped.push(part.relname);
-              deleted += Number(s.n);
-            } else {
-              deleted += (await client.query(`DELETE FROM ${t} WHERE seq < $1`, [anchor.seq])).rowCount ?? 0;
-            }
-          }
-          await this.#setMetaWith(client, ANCHOR_META_KEY, encodeAnchor(anchor));
-          await client.query("COMMIT");
-          for (const d of dropped) this.#months.delete(d);
-          return { deleted };
-        } catch (err) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw err;
+      const { deleted, dropped } = await this.#underDdlLock(this.#db, async (client) => {
+        if (guard) guard.check(await this.#metaWith(client, guard.metaKey));
+        const current = await this.#anchorWith(client);
+        const head = await this.#headWith(client);
+        if (anchor.seq < current.seq || anchor.seq > head.size) {
+          throw new AitrailError("INVALID_ARGUMENT", `${this.location}: cannot purge below seq ${anchor.seq} (ledger holds ${current.seq}..${head.size - 1})`);
         }
-      } finally {
-        client.release();
-      }
+        if (anchor.seq === current.seq) return { deleted: 0, dropped: [] };
+        const last = await client.query<{ chain_hash: Buffer }>(`SELECT chain_hash FROM ${this.#q}.audit_logs WHERE seq = $1`, [anchor.seq - 1]);
+        const lastHash = last.rows[0]?.chain_hash;
+        if (!lastHash || !equalBytes(new Uint8Array(lastHash), anchor.chainHash)) {
+          throw new AitrailError("INVALID_ARGUMENT", `${this.location}: the anchor's chain hash is not the chain hash of entry ${anchor.seq - 1}`);
+        }
+        await client.query(
+          `INSERT INTO ${this.#q}.merkle_nodes (level, idx, hash) SELECT 0, seq, leaf_hash FROM ${this.#q}.audit_logs WHERE seq < $1 ON CONFLICT DO NOTHING`,
+          [anchor.seq],
+        );
+        await client.query(`DELETE FROM ${this.#q}.event_ids WHERE seq < $1`, [anchor.seq]);
+        // Whole months below the anchor go with DROP TABLE; the month the anchor falls in is trimmed.
+        const parts = await client.query<{ relname: string }>(PARTITIONS_SQL, [this.schema]);
+        let deleted = 0;
+        const dropped: string[] = [];
+        for (const part of parts.rows) {
+          const t = `${this.#q}."${part.relname}"`;
+          const stats = await client.query<{ lo: number | null; hi: number | null; n: number }>(
+            `SELECT MIN(seq) AS lo, MAX(seq) AS hi, COUNT(*) AS n FROM ${t}`,
+          );
+          const s = stats.rows[0]!;
+          if (s.hi === null || Number(s.lo) >= anchor.seq) continue;
+          if (Number(s.hi) < anchor.seq) {
+            await client.query(`DROP TABLE ${t}`);
+            dropped.push(part.relname);
+            deleted += Number(s.n);
+          } else {
+            deleted += (await client.query(`DELETE FROM ${t} WHERE seq < $1`, [anchor.seq])).rowCount ?? 0;
+          }
+        }
+        await this.#setMetaWith(client, ANCHOR_META_KEY, encodeAnchor(anchor));
+        return { deleted, dropped };
+      });
+      for (const d of dropped) this.#months.delete(d);
+      return { deleted };
     });
   }
 

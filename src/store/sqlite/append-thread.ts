@@ -27,8 +27,8 @@ export interface AppendThreadOptions {
 }
 
 /**
- * One batch: the records alone. The worker derives each entry's leaf hash and columns from its
- * record (store/entry.ts), so the caller's thread neither computes nor copies them.
+ * One batch: the records and their leaf hashes. The worker derives each entry's columns from
+ * its record (store/entry.ts), so the caller's thread neither builds nor copies them.
  */
 export interface AppendRequest {
   type: "append";
@@ -43,8 +43,8 @@ export interface AppendReply {
   id: number;
   /** The stored seq of each entry. */
   seqs?: number[];
-  /** 64 bytes per entry: its leaf hash, then its chain hash. */
-  hashes?: Uint8Array;
+  /** 32 bytes per entry: its chain hash. */
+  chains?: Uint8Array;
   /** Entries the store already held under their eventId (a redelivery): the stored entry. */
   known?: [number, StoredEntry][];
   error?: { code: string; message: string; details?: Record<string, unknown> };
@@ -154,8 +154,8 @@ export class AppendThread {
       return;
     }
     const seqs = reply.seqs!;
-    const hashes = reply.hashes!;
-    const stored = w.entries.map((e, i) => storedEntry(e, seqs[i]!, hashes.subarray(i * 64, i * 64 + 32), hashes.subarray(i * 64 + 32, i * 64 + 64)));
+    const chains = reply.chains!;
+    const stored = w.entries.map((e, i) => storedEntry(e, seqs[i]!, chains.subarray(i * 32, i * 32 + 32)));
     for (const [i, entry] of reply.known ?? []) stored[i] = entry;
     w.resolve(stored);
   }

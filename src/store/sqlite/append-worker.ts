@@ -34,20 +34,17 @@ async function handle(req: AppendRequest): Promise<void> {
     const entries = decodeBatch(req);
     const stored = await store.append(entries);
     const seqs = new Array<number>(stored.length);
-    const buffer = new ArrayBuffer(stored.length * 64);
-    const hashes = new Uint8Array(buffer);
+    const buffer = new ArrayBuffer(stored.length * 32);
+    const chains = new Uint8Array(buffer);
     const known: [number, StoredEntry][] = [];
     for (let i = 0; i < stored.length; i++) {
       const s = stored[i]!;
       seqs[i] = s.seq;
-      hashes.set(s.leafHash, i * 64);
-      hashes.set(s.chainHash, i * 64 + 32);
-      // A redelivered entry comes back as the store holds it (plain data, to cross the thread).
-      if (s.canonical !== entries[i]!.canonical) {
-        known.push([i, { eventId: s.eventId, canonical: s.canonical, leafHash: s.leafHash, columns: s.columns, seq: s.seq, chainHash: s.chainHash }]);
-      }
+      chains.set(s.chainHash, i * 32);
+      // A redelivered entry comes back as the store holds it.
+      if (s.canonical !== entries[i]!.canonical) known.push([i, s]);
     }
-    reply = { id: req.id, seqs, hashes, known };
+    reply = { id: req.id, seqs, chains, known };
     transfer = [buffer];
   } catch (err) {
     reply = {
